@@ -1,0 +1,905 @@
+"""The only module that speaks HTTP to impact.com.
+
+Contract for callers (views, sync, commands): they never see `requests`, status codes or
+sessions. They get typed, frozen objects (`TrackingValueRequest`, `RequestPage`) or one of the
+`ImpactError` subclasses below, each carrying a message a person can read.
+
+Wire format: `shared/impact/API.md` and the OpenAPI description beside it. JSON is asked for
+with `Accept: application/json`; numbers may arrive as JSON numbers or strings; `""` and `null`
+both mean absent; approve is a form-encoded PUT, reject a DELETE with no body.
+
+Retries: reads retry with backoff on 429 (honouring Retry-After), 5xx, timeouts and connection
+errors, within a bound. Approve and reject are retried only when the connection was never made
+(so impact.com provably never saw them); anything else is reported, never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+from urllib.parse import urljoin
+
+import requests
+from django.conf import settings
+
+import tvr_dashboard
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"TVR-Dashboard/{tvr_dashboard.__version__} (+python-requests)"
+# Base URL of the sandbox when it answers in-process (see requests_app/sandbox/transport.py).
+IN_PROCESS_SANDBOX_URL = "http://sandbox.tvr.invalid"
+
+STATES = ("NEW", "APPROVED", "COMPLETED", "DECLINED")
+REQUEST_TYPES = ("PROMOCODE_TRACKING", "BRANDED_URL_TRACKING", "PHONE_NUMBER_TRACKING")
+CREDIT_POLICIES = ("ALWAYS", "INVOLVED", "WINNER")
+MATCH_MODES = ("LI", "RE")
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ImpactError(Exception):
+    """Base of every failure talking to impact.com. `message` is safe to show a person."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NotConfigured(ImpactError):
+    """No credentials for the account asked for."""
+
+
+class InvalidApproval(ImpactError):
+    """The approval is missing or has a bad type-specific field; nothing was sent."""
+
+
+class AuthenticationFailed(ImpactError):
+    """401 or 403: the SID/token pair is wrong or not allowed to do this."""
+
+
+class NotFound(ImpactError):
+    """404: no such request (or account)."""
+
+
+class RateLimited(ImpactError):
+    """429: too many calls; `retry_after` is the wait impact.com asked for, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None, status: int = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class Rejected(ImpactError):
+    """impact.com refused the call (4xx other than auth, 404 and 429); its own words kept."""
+
+    def __init__(self, message: str, *, status: int, errors: tuple[FieldError, ...] = ()) -> None:
+        super().__init__(message, status=status)
+        self.errors = errors
+
+    @property
+    def detail(self) -> str:
+        """impact.com's message followed by its field-level errors, verbatim."""
+        parts = [self.message] + [
+            f"{e.field}: {e.message}" if e.field else e.message for e in self.errors
+        ]
+        return "; ".join(p for p in parts if p)
+
+
+class Unavailable(ImpactError):
+    """Timeout, connection error, 5xx, or a body that is not the JSON promised.
+
+    `maybe_sent` is True when a write may have reached impact.com before it failed, so its
+    outcome is unknown until the request is read again.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, maybe_sent: bool = False
+    ) -> None:
+        super().__init__(message, status=status)
+        self.maybe_sent = maybe_sent
+
+
+# --- typed results ----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    # str() first so a JSON float keeps its shortest form instead of its binary expansion.
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    lowered = _text(value).strip().lower()
+    return {"true": True, "false": False, "1": True, "0": False}.get(lowered)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(_text(v) for v in value if v not in (None, ""))
+    if isinstance(value, str) and value:
+        return (value,)
+    return ()
+
+
+def _storable(value: Any) -> Any:
+    """The value as any database can keep it: NaN/Infinity (which Python's JSON parser
+    accepts) made null, and NUL characters (which PostgreSQL refuses) removed."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, Mapping):
+        return {_storable(str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+def _records(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def parse(cls, amount: Any, currency: Any) -> Money | None:
+        number = _decimal(amount)
+        return None if number is None else cls(number, _text(currency).upper())
+
+    def __str__(self) -> str:
+        return f"{self.amount:,.2f} {self.currency}".strip()
+
+
+@dataclass(frozen=True)
+class PromoCode:
+    id: str
+    requested_code: str
+    approved_code: str
+    credit_policy: str
+    match_mode: str
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> PromoCode:
+        return cls(
+            id=_text(raw.get("Id")),
+            requested_code=_text(raw.get("RequestedPromoCode") or raw.get("RequestedCode")),
+            approved_code=_text(raw.get("ApprovedPromoCode") or raw.get("ApprovedCode")),
+            credit_policy=_text(raw.get("CreditPolicy")),
+            match_mode=_text(raw.get("MatchMode")),
+        )
+
+
+@dataclass(frozen=True)
+class UniqueUrl:
+    id: str
+    url: str
+    url_id: int | None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> UniqueUrl:
+        return cls(
+            id=_text(raw.get("Id")), url=_text(raw.get("Url")), url_id=_int(raw.get("UrlId"))
+        )
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    id: str
+    assigned_phone_number_id: int | None
+    assigned_phone_number: str
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> PhoneNumber:
+        return cls(
+            id=_text(raw.get("Id")),
+            assigned_phone_number_id=_int(raw.get("AssignedPhoneNumberId")),
+            assigned_phone_number=_text(raw.get("AssignedPhoneNumber")),
+        )
+
+
+@dataclass(frozen=True)
+class DealProduct:
+    name: str
+    image_url: str
+    before_price: Money | None
+    after_price: Money | None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> DealProduct:
+        return cls(
+            name=_text(raw.get("ProductName")),
+            image_url=_text(raw.get("ProductImageURL") or raw.get("ProductImageUrl")),
+            before_price=Money.parse(
+                raw.get("ProductBeforePriceAmount"), raw.get("ProductBeforePriceCurrency")
+            ),
+            after_price=Money.parse(
+                raw.get("ProductAfterPriceAmount"), raw.get("ProductAfterPriceCurrency")
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Deal:
+    """The deal attached to a request; every Deal* and discount field of the wire format."""
+
+    id: int | None
+    name: str
+    description: str
+    state: str
+    type: str
+    scope: str
+    products: tuple[DealProduct, ...]
+    categories: str
+    discount_type: str
+    discount_amount: Money | None
+    discount_percent: Decimal | None
+    discount_maximum_percent: Decimal | None
+    discount_percent_range_start: Decimal | None
+    discount_percent_range_end: Decimal | None
+    gift: str
+    rebate: Money | None
+    default_promo_code: str
+    minimum_purchase: Money | None
+    maximum_savings: Money | None
+    bogo_buy_quantity: int | None
+    bogo_buy_scope: str
+    bogo_buy_name: str
+    bogo_buy_image_url: str
+    bogo_get_quantity: int | None
+    bogo_get_scope: str
+    bogo_get_discount_type: str
+    bogo_get_name: str
+    bogo_get_image_url: str
+    bogo_get_discount: Money | None
+    bogo_get_discount_percent: Decimal | None
+    purchase_limit_quantity: int | None
+    start_date: datetime | None
+    end_date: datetime | None
+    synch_ads_promo_codes: bool | None
+    restricted_partners: tuple[str, ...]
+    restricted_partner_groups: tuple[str, ...]
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "DealId", "DealName", "DealDescription", "DealState", "DealType", "DealScope",
+            "DealProducts", "DealCategories", "DiscountType", "DiscountAmount",
+            "DiscountCurrency", "DiscountPercent", "DiscountMaximumPercent",
+            "DiscountPercentRangeStart", "DiscountPercentRangeEnd", "Gift", "RebateAmount",
+            "RebateCurrency", "DealDefaultPromoCode", "MinimumPurchaseAmount",
+            "MinimumPurchaseAmountCurrency", "MaximumSavingsAmount", "MaximumSavingsCurrency",
+            "BogoBuyQuantity", "BogoBuyScope", "BogoBuyName", "BogoBuyImageUrl",
+            "BogoGetQuantity", "BogoGetScope", "BogoGetDiscountType", "BogoGetName",
+            "BogoGetImageUrl", "BogoGetDiscountAmount", "BogoGetDiscountCurrency",
+            "BogoGetDiscountPercent", "PurchaseLimitQuantity", "DealStartDate", "DealEndDate",
+            "SynchAdsPromoCodes", "DealRestrictedMediaPartners",
+            "DealRestrictedMediaPartnerGroups",
+        }
+    )  # fmt: skip
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Deal | None:
+        """The request's deal, or None when no deal is attached (id, name and type empty)."""
+        if (
+            _int(raw.get("DealId")) is None
+            and not _text(raw.get("DealName"))
+            and not _text(raw.get("DealType"))
+        ):
+            return None
+        g = raw.get
+        return cls(
+            id=_int(g("DealId")),
+            name=_text(g("DealName")),
+            description=_text(g("DealDescription")),
+            state=_text(g("DealState")).upper(),
+            type=_text(g("DealType")).upper(),
+            scope=_text(g("DealScope")).upper(),
+            products=tuple(DealProduct.parse(p) for p in _records(g("DealProducts"))),
+            categories=_text(g("DealCategories")),
+            discount_type=_text(g("DiscountType")).upper(),
+            discount_amount=Money.parse(g("DiscountAmount"), g("DiscountCurrency")),
+            discount_percent=_decimal(g("DiscountPercent")),
+            discount_maximum_percent=_decimal(g("DiscountMaximumPercent")),
+            discount_percent_range_start=_decimal(g("DiscountPercentRangeStart")),
+            discount_percent_range_end=_decimal(g("DiscountPercentRangeEnd")),
+            gift=_text(g("Gift")),
+            rebate=Money.parse(g("RebateAmount"), g("RebateCurrency")),
+            default_promo_code=_text(g("DealDefaultPromoCode")),
+            minimum_purchase=Money.parse(
+                g("MinimumPurchaseAmount"), g("MinimumPurchaseAmountCurrency")
+            ),
+            maximum_savings=Money.parse(g("MaximumSavingsAmount"), g("MaximumSavingsCurrency")),
+            bogo_buy_quantity=_int(g("BogoBuyQuantity")),
+            bogo_buy_scope=_text(g("BogoBuyScope")).upper(),
+            bogo_buy_name=_text(g("BogoBuyName")),
+            bogo_buy_image_url=_text(g("BogoBuyImageUrl")),
+            bogo_get_quantity=_int(g("BogoGetQuantity")),
+            bogo_get_scope=_text(g("BogoGetScope")).upper(),
+            bogo_get_discount_type=_text(g("BogoGetDiscountType")).upper(),
+            bogo_get_name=_text(g("BogoGetName")),
+            bogo_get_image_url=_text(g("BogoGetImageUrl")),
+            bogo_get_discount=Money.parse(g("BogoGetDiscountAmount"), g("BogoGetDiscountCurrency")),
+            bogo_get_discount_percent=_decimal(g("BogoGetDiscountPercent")),
+            purchase_limit_quantity=_int(g("PurchaseLimitQuantity")),
+            start_date=_datetime(g("DealStartDate")),
+            end_date=_datetime(g("DealEndDate")),
+            synch_ads_promo_codes=_bool(g("SynchAdsPromoCodes")),
+            restricted_partners=_strings(g("DealRestrictedMediaPartners")),
+            restricted_partner_groups=_strings(g("DealRestrictedMediaPartnerGroups")),
+        )
+
+
+@dataclass(frozen=True)
+class TrackingValueRequest:
+    """One tracking value request, every documented field typed; unknown fields in `extra`."""
+
+    id: str
+    campaign_id: int | None
+    campaign_name: str
+    media_partner_id: int | None
+    media_partner_name: str
+    request_type: str
+    number_requested: int | None
+    promo_codes: tuple[PromoCode, ...]
+    unique_urls: tuple[UniqueUrl, ...]
+    phone_numbers: tuple[PhoneNumber, ...]
+    state: str
+    date_placed: datetime | None
+    date_needed: datetime | None
+    date_completed: datetime | None
+    additional_instructions: str
+    processing_comments: str
+    deal: Deal | None
+    uri: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "Id", "CampaignId", "CampaignName", "MediaPartnerId", "MediaPartnerName",
+            "RequestType", "NumberRequested", "PromoCodes", "UniqueUrls", "PhoneNumbers",
+            "State", "DatePlaced", "DateNeeded", "DateCompleted", "AdditionalInstructions",
+            "ProcessingComments", "Uri",
+        }
+    )  # fmt: skip
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> TrackingValueRequest:
+        if not isinstance(raw, Mapping) or _text(raw.get("Id")).strip() == "":
+            raise Unavailable("impact.com sent a tracking value request without an Id.")
+        clean = _storable(raw)
+        g = clean.get
+        known = cls.FIELDS | Deal.FIELDS
+        return cls(
+            id=_text(g("Id")).strip(),
+            campaign_id=_int(g("CampaignId")),
+            campaign_name=_text(g("CampaignName")),
+            media_partner_id=_int(g("MediaPartnerId")),
+            media_partner_name=_text(g("MediaPartnerName")),
+            request_type=_text(g("RequestType")).upper(),
+            number_requested=_int(g("NumberRequested")),
+            promo_codes=tuple(PromoCode.parse(p) for p in _records(g("PromoCodes"))),
+            unique_urls=tuple(UniqueUrl.parse(u) for u in _records(g("UniqueUrls"))),
+            phone_numbers=tuple(PhoneNumber.parse(p) for p in _records(g("PhoneNumbers"))),
+            state=_text(g("State")).upper(),
+            date_placed=_datetime(g("DatePlaced")),
+            date_needed=_datetime(g("DateNeeded")),
+            date_completed=_datetime(g("DateCompleted")),
+            additional_instructions=_text(g("AdditionalInstructions")),
+            processing_comments=_text(g("ProcessingComments")),
+            deal=Deal.parse(clean),
+            uri=_text(g("Uri")),
+            extra={k: v for k, v in clean.items() if k not in known},
+            raw=clean,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "NEW"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+    @classmethod
+    def from_headers(
+        cls, headers: Mapping[str, str], *, now: datetime | None = None
+    ) -> RateLimit | None:
+        def first(*names: str) -> str | None:
+            return next((headers[n] for n in names if n in headers), None)
+
+        limit = _int(first("X-RateLimit-Limit", "X-RateLimit-Limit-hour"))
+        remaining = _int(first("X-RateLimit-Remaining", "X-RateLimit-Remaining-hour"))
+        reset = _decimal(first("X-RateLimit-Reset", "X-RateLimit-Reset-hour"))
+        if limit is None and remaining is None:
+            return None
+        reset_at = None
+        if reset is not None:
+            now = now or datetime.now(UTC)
+            # Documented as seconds; the example looks like an epoch time. Accept both.
+            reset_at = (
+                datetime.fromtimestamp(float(reset), UTC)
+                if reset > 1_000_000_000
+                else now + timedelta(seconds=float(reset))
+            )
+        return cls(limit=limit, remaining=remaining, reset_at=reset_at)
+
+    @property
+    def share_left(self) -> float | None:
+        if self.limit and self.remaining is not None:
+            return max(0.0, min(1.0, self.remaining / self.limit))
+        return None
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: tuple[TrackingValueRequest, ...]
+    page: int
+    num_pages: int | None
+    page_size: int | None
+    total: int | None
+    next_uri: str
+    rate_limit: RateLimit | None
+
+
+# --- approvals --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What approving a request sends; which fields are needed depends on `request_type`."""
+
+    request_type: str
+    promo_code: str = ""
+    credit_policy: str = ""
+    match_mode: str = ""
+    url_id: int | None = None
+    assigned_phone_number_id: int | None = None
+    deal_id: int | None = None
+    deal_name: str = ""
+
+    def form_data(self) -> dict[str, str]:
+        """The form-encoded PUT body, after checking the type-specific fields."""
+        data: dict[str, str] = {}
+        if self.request_type == "PROMOCODE_TRACKING":
+            if not self.promo_code.strip():
+                raise InvalidApproval("A promo code approval needs the PromoCode.")
+            if self.credit_policy not in CREDIT_POLICIES:
+                raise InvalidApproval("CreditPolicy must be one of ALWAYS, INVOLVED or WINNER.")
+            if self.match_mode not in MATCH_MODES:
+                raise InvalidApproval("MatchMode must be LI (exact) or RE (regular expression).")
+            data |= {
+                "PromoCode": self.promo_code.strip(),
+                "CreditPolicy": self.credit_policy,
+                "MatchMode": self.match_mode,
+            }
+        elif self.request_type == "BRANDED_URL_TRACKING":
+            data["UrlId"] = str(_positive(self.url_id, "UrlId"))
+        elif self.request_type == "PHONE_NUMBER_TRACKING":
+            data["AssignedPhoneNumberId"] = str(
+                _positive(self.assigned_phone_number_id, "AssignedPhoneNumberId")
+            )
+        else:
+            raise InvalidApproval(f"Unknown request type {self.request_type!r}.")
+        if self.deal_id is not None:
+            data["DealId"] = str(_positive(self.deal_id, "DealId"))
+        if self.deal_name.strip():
+            data["DealName"] = self.deal_name.strip()
+        return data
+
+
+def _positive(value: int | None, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidApproval(f"{name} must be a positive whole number.")
+    return value
+
+
+# --- the client -------------------------------------------------------------------------------
+
+
+class ImpactClient:
+    """impact.com's Tracking Value Request calls for one advertiser account."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        account_sid: str,
+        auth_token: str,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        interactive_timeout: float = 10.0,
+        read_retries: int = 3,
+        max_retry_wait: float = 60.0,
+        page_size: int = 1000,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not account_sid or not auth_token:
+            raise NotConfigured("impact.com credentials are not set for this account.")
+        self.base_url = base_url.rstrip("/")
+        self.account_sid = account_sid
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.interactive_timeout = interactive_timeout
+        self.read_retries = read_retries
+        self.max_retry_wait = max_retry_wait
+        self.page_size = page_size
+        self.sleep = sleep
+        self.last_rate_limit: RateLimit | None = None
+        self.session = session or requests.Session()
+        self.session.auth = (account_sid, auth_token)
+        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+
+    def __repr__(self) -> str:  # never show the token
+        return f"<ImpactClient {self.account_sid} at {self.base_url}>"
+
+    @property
+    def collection_path(self) -> str:
+        return f"/Advertisers/{self.account_sid}/TrackingValueRequests"
+
+    def request_path(self, request_id: str | int) -> str:
+        return f"{self.collection_path}/{request_id}"
+
+    # -- reads --
+
+    def iter_pages(
+        self,
+        *,
+        campaign_id: int | None = None,
+        deal_id: int | None = None,
+        media_partner_id: int | None = None,
+        state: str | None = None,
+        request_type: str | None = None,
+        page_size: int | None = None,
+        retries: int | None = None,
+    ) -> Iterator[RequestPage]:
+        """Yield pages lazily, following `@nextpageuri` until impact.com says there are no more."""
+        params = {
+            "CampaignId": campaign_id,
+            "DealId": deal_id,
+            "MediaPartnerId": media_partner_id,
+            "State": state,
+            "RequestType": request_type,
+            "Page": 1,
+            "PageSize": page_size or self.page_size,
+        }
+        url: str = self.collection_path
+        query: dict[str, Any] | None = {k: v for k, v in params.items() if v not in (None, "")}
+        seen: set[str] = set()
+        while True:
+            body = self._read("GET", url, params=query, retries=retries)
+            page = self._parse_page(body)
+            yield page
+            next_url = page.next_uri
+            if not next_url and page.num_pages is not None and page.page < page.num_pages:
+                # No link but more pages announced: ask for the next page number ourselves.
+                query = dict(query or {}, Page=page.page + 1)
+            elif next_url and next_url not in seen:
+                seen.add(next_url)
+                url, query = next_url, None
+            else:
+                return
+
+    def list_requests(self, **filters: Any) -> Iterator[TrackingValueRequest]:
+        """Every request matching the filters, across all pages, one at a time."""
+        for page in self.iter_pages(**filters):
+            yield from page.items
+
+    def get_request(
+        self, request_id: str | int, *, retries: int | None = None
+    ) -> TrackingValueRequest:
+        body = self._read("GET", self.request_path(request_id), retries=retries)
+        if not isinstance(body, Mapping):
+            raise Unavailable("impact.com sent something other than a tracking value request.")
+        return TrackingValueRequest.parse(body)
+
+    # -- writes: a person is waiting, and a second send could approve twice --
+
+    def approve(self, request_id: str | int, approval: Approval) -> str:
+        data = approval.form_data()
+        body = self._write("PUT", self.request_path(request_id), data=data)
+        return _text(body.get("Uri")) if isinstance(body, Mapping) else ""
+
+    def reject(self, request_id: str | int) -> str:
+        body = self._write("DELETE", self.request_path(request_id))
+        return _text(body.get("Uri")) if isinstance(body, Mapping) else ""
+
+    # -- plumbing --
+
+    def _url(self, path: str) -> str:
+        return (
+            path
+            if path.startswith(("http://", "https://"))
+            else urljoin(self.base_url + "/", path.lstrip("/"))
+        )
+
+    def _read(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        retries: int | None = None,
+    ) -> Any:
+        attempts = 1 + (self.read_retries if retries is None else retries)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._send(
+                    method, path, params=params, timeout=(self.connect_timeout, self.read_timeout)
+                )
+            except (RateLimited, Unavailable) as error:
+                if attempt == attempts:
+                    raise
+                wait = self._backoff(attempt, getattr(error, "retry_after", None))
+                if wait is None:
+                    raise
+                logger.info(
+                    "impact.com %s %s failed (%s); retry %d in %.1fs",
+                    method,
+                    path,
+                    error.message,
+                    attempt,
+                    wait,
+                )
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _write(self, method: str, path: str, *, data: Mapping[str, str] | None = None) -> Any:
+        timeout = (self.connect_timeout, self.interactive_timeout)
+        for attempt in range(1, 3):
+            try:
+                return self._send(method, path, data=data, timeout=timeout)
+            except Unavailable as error:
+                # Only a connection never made is safe to try again.
+                if error.maybe_sent or attempt == 2:
+                    raise
+                logger.info("impact.com %s %s could not connect; trying once more", method, path)
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_retry_wait else None
+        return min(self.max_retry_wait, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
+        timeout: tuple[float, float],
+    ) -> Any:
+        try:
+            response = self.session.request(
+                method, self._url(path), params=params, data=data, timeout=timeout
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise Unavailable("impact.com could not be reached (connection timed out).") from None
+        except requests.exceptions.Timeout:
+            raise Unavailable(
+                f"impact.com did not answer within {timeout[1]:g} seconds.", maybe_sent=True
+            ) from None
+        except requests.exceptions.ConnectionError as error:
+            never_connected = _never_connected(error)
+            raise Unavailable(
+                "impact.com could not be reached."
+                if never_connected
+                else "The connection to impact.com broke before it answered.",
+                maybe_sent=not never_connected,
+            ) from None
+        except requests.exceptions.RequestException as error:
+            raise Unavailable(
+                f"The call to impact.com failed: {type(error).__name__}.", maybe_sent=True
+            ) from None
+
+        self.last_rate_limit = RateLimit.from_headers(response.headers) or self.last_rate_limit
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                return response.json() if response.content else {}
+            except ValueError:
+                raise Unavailable(
+                    f"impact.com answered {status} with a body that is not JSON.", status=status
+                ) from None
+        message, errors = _error_message(response)
+        if status == 429:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            wait = f" Try again in {retry_after:g} seconds." if retry_after is not None else ""
+            raise RateLimited(
+                f"impact.com's rate limit was reached.{wait}", retry_after=retry_after
+            )
+        if status in (401, 403):
+            raise AuthenticationFailed(
+                message or "impact.com refused the account SID and token.", status=status
+            )
+        if status == 404:
+            raise NotFound(
+                message or "impact.com has no such tracking value request.", status=status
+            )
+        if 400 <= status < 500:
+            raise Rejected(
+                message or f"impact.com refused the call ({status}).", status=status, errors=errors
+            )
+        raise Unavailable(
+            f"impact.com is having trouble ({status}{': ' + message if message else ''}).",
+            status=status,
+            maybe_sent=True,
+        )
+
+    def _parse_page(self, body: Any) -> RequestPage:
+        if not isinstance(body, Mapping) or not isinstance(body.get("TrackingValueRequests"), list):
+            raise Unavailable("impact.com's list answer has no TrackingValueRequests array.")
+        items = tuple(
+            TrackingValueRequest.parse(raw)
+            for raw in body["TrackingValueRequests"]
+            if isinstance(raw, Mapping)
+        )
+        return RequestPage(
+            items=items,
+            page=_int(body.get("@page")) or 1,
+            num_pages=_int(body.get("@numpages")),
+            page_size=_int(body.get("@pagesize")),
+            total=_int(body.get("@total")),
+            next_uri=_text(body.get("@nextpageuri")).strip(),
+            rate_limit=self.last_rate_limit,
+        )
+
+
+def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection was never established, so nothing was sent."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    reason: Any = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    number = _decimal(value)
+    if number is not None:
+        return max(0.0, float(number))
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _error_message(response: requests.Response) -> tuple[str, tuple[FieldError, ...]]:
+    """impact.com's own Message and field Errors; nothing from a non-JSON error page."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ()
+    if not isinstance(body, Mapping):
+        return "", ()
+    errors = tuple(
+        FieldError(field=_text(e.get("Field")), message=_text(e.get("Message")))
+        for e in _records(body.get("Errors"))
+    )
+    return _text(body.get("Message")).strip()[:500], errors
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def uses_sandbox() -> bool:
+    """True when no impact.com credentials are set: the built-in sandbox answers."""
+    return not (settings.IMPACT_ACCOUNT_SID and settings.IMPACT_AUTH_TOKEN)
+
+
+def default_account_sid() -> str:
+    return settings.IMPACT_SANDBOX_ACCOUNT_SID if uses_sandbox() else settings.IMPACT_ACCOUNT_SID
+
+
+def get_client(account_sid: str | None = None) -> ImpactClient:
+    """A client for the account, configured from settings.
+
+    With credentials set, it talks to IMPACT_API_BASE_URL. Without, it talks to the sandbox:
+    in-process by default, or over HTTP when IMPACT_API_BASE_URL points somewhere other
+    than api.impact.com (e.g. `run_sandbox` on 127.0.0.1:8765).
+    """
+    account_sid = account_sid or default_account_sid()
+    options = {
+        "connect_timeout": settings.IMPACT_CONNECT_TIMEOUT,
+        "read_timeout": settings.IMPACT_READ_TIMEOUT,
+        "interactive_timeout": settings.IMPACT_INTERACTIVE_TIMEOUT,
+        "read_retries": settings.IMPACT_READ_RETRIES,
+        "max_retry_wait": settings.IMPACT_MAX_RETRY_WAIT,
+        "page_size": settings.IMPACT_PAGE_SIZE,
+    }
+    if not uses_sandbox():
+        if account_sid != settings.IMPACT_ACCOUNT_SID:
+            raise NotConfigured(
+                f"No impact.com credentials are configured for account {account_sid}."
+            )
+        return ImpactClient(
+            base_url=settings.IMPACT_API_BASE_URL,
+            account_sid=account_sid,
+            auth_token=settings.IMPACT_AUTH_TOKEN,
+            **options,
+        )
+    if account_sid != settings.IMPACT_SANDBOX_ACCOUNT_SID:
+        raise NotConfigured(
+            f"The sandbox only serves account {settings.IMPACT_SANDBOX_ACCOUNT_SID}."
+        )
+    if settings.IMPACT_API_BASE_URL != "https://api.impact.com":
+        return ImpactClient(
+            base_url=settings.IMPACT_API_BASE_URL,
+            account_sid=account_sid,
+            auth_token=settings.IMPACT_SANDBOX_AUTH_TOKEN,
+            **options,
+        )
+    from requests_app.sandbox.transport import in_process_session
+
+    return ImpactClient(
+        base_url=IN_PROCESS_SANDBOX_URL,
+        account_sid=account_sid,
+        auth_token=settings.IMPACT_SANDBOX_AUTH_TOKEN,
+        session=in_process_session(),
+        **options,
+    )

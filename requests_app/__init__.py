@@ -1,0 +1,1 @@
+"""The product: cached tracking value requests, their review, and the audit trail."""

@@ -1,0 +1,83 @@
+"""Admin for accounts and read-only views of the cache, syncs, decisions and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from requests_app.models import Account, AuditEvent, Decision, SyncRun, TrackingValueRequest
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by sync.py, decisions.py or audit.py only: the admin just shows them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["sid", "name", "last_synced_at", "last_full_sync_at", "rate_remaining"]
+    readonly_fields = [
+        "rate_limit",
+        "rate_remaining",
+        "rate_reset_at",
+        "rate_seen_at",
+        "last_synced_at",
+        "last_full_sync_at",
+    ]
+
+
+@admin.register(TrackingValueRequest)
+class TrackingValueRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "impact_id",
+        "media_partner_name",
+        "campaign_name",
+        "request_type",
+        "number_requested",
+        "deal_name",
+        "state",
+        "date_placed",
+        "date_needed",
+        "assigned_to",
+    ]
+    list_filter = ["state", "request_type", "campaign_name", "deal_state", "is_gone"]
+    search_fields = [
+        "impact_id",
+        "media_partner_name",
+        "campaign_name",
+        "deal_name",
+        "additional_instructions",
+    ]
+    list_select_related = ["assigned_to"]
+    date_hierarchy = None
+    ordering = ["date_needed", "id"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["account_sid", "kind", "status", "started_at", "pages_done", "created"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ["request", "action", "status", "decided_by", "created_at"]
+    list_filter = ["action", "status"]
+    list_select_related = ["request", "decided_by"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_name", "action", "outcome", "request_impact_id"]
+    list_filter = ["action", "outcome"]
+    search_fields = ["actor_name", "request_impact_id"]

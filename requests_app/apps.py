@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class RequestsAppConfig(AppConfig):
+    name = "requests_app"
+    verbose_name = "Tracking value requests"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from requests_app import signin  # noqa: F401  (connects the sign-in receivers)
+        from requests_app.roles import ensure_roles
+        from requests_app.search import ensure_index
+
+        post_migrate.connect(ensure_roles, sender=self)
+        post_migrate.connect(ensure_index, sender=self)

@@ -1,0 +1,52 @@
+"""`manage.py sync_requests`: bring the cache up to date with impact.com."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from requests_app import impact, sync
+from requests_app.models import SyncRun
+
+
+class Command(BaseCommand):
+    help = "Sync tracking value requests from impact.com (or the sandbox) into the cache."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--account", help="AccountSID (default: the configured account)")
+        parser.add_argument(
+            "--open-only", action="store_true", help="Only requests in state NEW (fast)."
+        )
+        parser.add_argument("--quiet", action="store_true", help="Print only the summary.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        account = options["account"] or impact.default_account_sid()
+        kind = SyncRun.Kind.OPEN if options["open_only"] else SyncRun.Kind.FULL
+        quiet = options["quiet"]
+
+        def progress(run: SyncRun) -> None:
+            if not quiet:
+                total = run.pages_total or "?"
+                self.stdout.write(
+                    f"  page {run.pages_done}/{total}: {run.created} new, {run.updated} changed, "
+                    f"{run.unchanged} unchanged"
+                )
+
+        self.stdout.write(f"{kind.label} sync of {account}…")
+        try:
+            run = sync.run_sync(account, kind, progress=progress)
+        except sync.SyncAlreadyRunning as error:
+            started = f" (started {error.run.started_at:%H:%M:%S})" if error.run else ""
+            raise CommandError(f"A sync of {account} is already running{started}.") from None
+        except impact.NotConfigured as error:
+            raise CommandError(error.message) from None
+        seconds = run.duration.total_seconds() if run.duration else 0.0
+        summary = (
+            f"{run.pages_done} pages, {run.created} new, {run.updated} changed, "
+            f"{run.unchanged} unchanged, {run.gone} gone, {run.api_calls} API calls "
+            f"in {seconds:.1f}s"
+        )
+        if run.status == SyncRun.Status.FAILED:
+            raise CommandError(f"Sync failed after {summary}: {run.error}")
+        self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))

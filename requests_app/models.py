@@ -1,0 +1,402 @@
+"""Cached tracking value requests, sync runs, decisions and the audit trail.
+
+Everything is keyed by impact.com AccountSID so one deployment can serve several accounts.
+`sync.py` is the only writer of `TrackingValueRequest`; decisions are made through
+`decisions.py`, which writes the audit event in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class State(models.TextChoices):
+    NEW = "NEW", "New"
+    APPROVED = "APPROVED", "Approved"
+    COMPLETED = "COMPLETED", "Completed"
+    DECLINED = "DECLINED", "Declined"
+
+
+class RequestType(models.TextChoices):
+    PROMOCODE_TRACKING = "PROMOCODE_TRACKING", "Promo code"
+    BRANDED_URL_TRACKING = "BRANDED_URL_TRACKING", "Branded URL"
+    PHONE_NUMBER_TRACKING = "PHONE_NUMBER_TRACKING", "Phone number"
+
+
+class Account(models.Model):
+    """One impact.com advertiser account and what we know of its API budget and syncs."""
+
+    sid = models.CharField("AccountSID", max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_remaining = models.PositiveIntegerField(null=True, blank=True)
+    rate_reset_at = models.DateTimeField(null=True, blank=True)
+    rate_seen_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sid"]
+
+    def __str__(self) -> str:
+        return self.name or self.sid
+
+    @property
+    def budget_share(self) -> float | None:
+        """Share of the hourly impact.com budget left, if impact.com told us."""
+        if self.rate_limit and self.rate_remaining is not None:
+            if self.rate_reset_at and self.rate_reset_at <= timezone.now():
+                return 1.0
+            return max(0.0, min(1.0, self.rate_remaining / self.rate_limit))
+        return None
+
+
+class TrackingValueRequestQuerySet(models.QuerySet):
+    def for_account(self, account_sid: str) -> TrackingValueRequestQuerySet:
+        return self.filter(account_sid=account_sid)
+
+    def live(self) -> TrackingValueRequestQuerySet:
+        return self.filter(is_gone=False)
+
+    def open(self) -> TrackingValueRequestQuerySet:
+        return self.filter(state=State.NEW, is_gone=False)
+
+
+class TrackingValueRequest(models.Model):
+    """A cached impact.com tracking value request: list columns plus the whole payload."""
+
+    account_sid = models.CharField(max_length=64)
+    impact_id = models.CharField("request id", max_length=32)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    campaign_name = models.CharField(max_length=255, blank=True)
+    media_partner_id = models.BigIntegerField("partner id", null=True, blank=True)
+    media_partner_name = models.CharField("partner", max_length=255, blank=True)
+    request_type = models.CharField(max_length=32, choices=RequestType.choices)
+    state = models.CharField(max_length=16, choices=State.choices)
+    number_requested = models.PositiveIntegerField(null=True, blank=True)
+    date_placed = models.DateTimeField(null=True, blank=True)
+    date_needed = models.DateTimeField(null=True, blank=True)
+    date_completed = models.DateTimeField(null=True, blank=True)
+    deal_id = models.BigIntegerField(null=True, blank=True)
+    deal_name = models.CharField(max_length=255, blank=True)
+    deal_type = models.CharField(max_length=32, blank=True)
+    deal_state = models.CharField(max_length=16, blank=True)
+    requested_value = models.CharField(max_length=500, blank=True)
+    approved_value = models.CharField(max_length=500, blank=True)
+    additional_instructions = models.TextField(blank=True)
+    # Casefolded id, names, codes and instructions; indexed for substring search (see search.py).
+    search_text = models.TextField(blank=True, editable=False)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload_hash = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    # When impact.com produced this data; an older answer never overwrites a newer one.
+    fetched_at = models.DateTimeField(default=timezone.now)
+    is_gone = models.BooleanField(default=False)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TrackingValueRequestQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_sid", "impact_id"], name="tvr_unique_per_account"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account_sid", "state", "date_needed"], name="tvr_state_needed"),
+            models.Index(fields=["account_sid", "date_placed"], name="tvr_placed"),
+            models.Index(
+                fields=["account_sid", "request_type", "campaign_id"], name="tvr_type_campaign"
+            ),
+            models.Index(fields=["account_sid", "media_partner_id"], name="tvr_partner"),
+            models.Index(fields=["account_sid", "deal_id"], name="tvr_deal"),
+            models.Index(fields=["account_sid", "campaign_name"], name="tvr_campaign_name"),
+            models.Index(fields=["account_sid", "media_partner_name"], name="tvr_partner_name"),
+            models.Index(fields=["assigned_to", "state"], name="tvr_assignee"),
+        ]
+        permissions = [
+            ("decide_request", "Can approve and reject tracking value requests"),
+            ("claim_request", "Can claim, release and assign requests"),
+            ("comment_request", "Can comment on requests"),
+            ("run_sync", "Can start a sync with impact.com"),
+            ("export_audit", "Can export the audit trail"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.impact_id} · {self.media_partner_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == State.NEW and not self.is_gone
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.date_needed is not None and self.date_needed < timezone.now()
+
+    @property
+    def is_due_soon(self) -> bool:
+        if not self.is_open or self.date_needed is None:
+            return False
+        now = timezone.now()
+        return now <= self.date_needed <= now + timedelta(days=settings.TVR_DUE_SOON_DAYS)
+
+
+class SyncRun(models.Model):
+    """One run of sync.py for one account: progress while it runs, counts when it ends."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        OPEN = "open", "Open requests only"
+        ONE = "one", "One request"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    account_sid = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    pages_done = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    gone = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    rate_remaining = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # The database, not process memory, guarantees one sync per account at a time.
+            models.UniqueConstraint(
+                fields=["account_sid"],
+                condition=Q(status="running") & ~Q(kind="one"),
+                name="one_running_sync_per_account",
+            ),
+        ]
+        indexes = [models.Index(fields=["account_sid", "-started_at"], name="syncrun_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} sync of {self.account_sid} ({self.status})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+    @property
+    def percent(self) -> int | None:
+        if self.pages_total:
+            return min(100, round(100 * self.pages_done / self.pages_total))
+        return None
+
+
+class Decision(models.Model):
+    """An approve or reject of one request, from the click to impact.com's answer.
+
+    A partial unique constraint allows one live decision (queued, sending or sent) per
+    request, so a double click, a second tab or a second reviewer cannot send twice.
+    """
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        UNDONE = "undone", "Undone"
+
+    LIVE = (Status.QUEUED, Status.SENDING, Status.SENT)
+
+    request = models.ForeignKey(
+        TrackingValueRequest, on_delete=models.PROTECT, related_name="decisions"
+    )
+    action = models.CharField(max_length=8, choices=Action.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    sent = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # Who held the request when the decider confirmed acting on it anyway.
+    overrode_holder = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    send_after = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=Q(status__in=["queued", "sending", "sent"]),
+                name="one_live_decision_per_request",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "send_after"], name="decision_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.request.impact_id} ({self.status})"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """An append-only, hash-chained record of who did what, and what impact.com answered."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+        CONFLICT = "conflict", "Conflict"
+        PENDING = "pending", "Pending"
+        INFO = "info", "Recorded"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    account_sid = models.CharField(max_length=64, blank=True)
+    request_impact_id = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    sent = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_message = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["account_sid", "request_impact_id", "id"], name="audit_request"),
+            models.Index(fields=["actor", "id"], name="audit_actor"),
+            models.Index(fields=["action", "id"], name="audit_action"),
+            models.Index(fields=["created_at"], name="audit_created"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "system"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.outcome}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")
+
+    def content(self) -> dict[str, Any]:
+        """The fields the hash covers, in a stable form."""
+        created: datetime = self.created_at
+        return {
+            "created_at": created.isoformat(),
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "account_sid": self.account_sid,
+            "request_impact_id": self.request_impact_id,
+            "action": self.action,
+            "outcome": self.outcome,
+            "sent": self.sent,
+            "response_status": self.response_status,
+            "response_message": self.response_message,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        blob = json.dumps(self.content(), sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class Comment(models.Model):
+    """A note on a request, visible to the team in its timeline."""
+
+    request = models.ForeignKey(
+        TrackingValueRequest, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["request", "created_at"], name="comment_request")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.request.impact_id}"
+
+
+class RejectionReason(models.Model):
+    """A reason the admin keeps for reviewers to pick when rejecting."""
+
+    label = models.CharField(max_length=120, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class SavedView(models.Model):
+    """A named set of list filters, for its owner or for the whole team."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    shared = models.BooleanField("shared with the team", default=False)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

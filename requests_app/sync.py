@@ -1,0 +1,455 @@
+"""impact.com -> ORM: the cache's only writer.
+
+- A full sync walks every request; an open sync walks only `State=NEW`; `refresh_one` re-reads
+  one request (after an approve or reject, or on demand).
+- Each page is written in its own transaction with one bulk upsert, so an interrupted sync
+  leaves every row either old or new. Running the same sync twice changes nothing.
+- Rows impact.com stopped returning are marked gone after a complete full sync, never deleted.
+- An older answer never overwrites a newer one (`fetched_at`), so a sync that read a page
+  before a reviewer's approve cannot put the request back to NEW.
+- One sync per account at a time, guarded by a partial unique index on running SyncRun rows;
+  progress, locks and schedules live in the database, never in process memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from requests_app import impact
+from requests_app.models import Account, State, SyncRun, TrackingValueRequest
+
+logger = logging.getLogger(__name__)
+
+# Columns an upsert rewrites; first_seen_at and review state (assignment) are ours and kept.
+UPSERT_FIELDS = [
+    "campaign_id",
+    "campaign_name",
+    "media_partner_id",
+    "media_partner_name",
+    "request_type",
+    "state",
+    "number_requested",
+    "date_placed",
+    "date_needed",
+    "date_completed",
+    "deal_id",
+    "deal_name",
+    "deal_type",
+    "deal_state",
+    "requested_value",
+    "approved_value",
+    "additional_instructions",
+    "search_text",
+    "payload",
+    "payload_hash",
+    "last_seen_at",
+    "fetched_at",
+    "is_gone",
+]
+# Open requests missing from an open sync were decided or removed: re-read this many at once.
+OPEN_SYNC_RECHECK_LIMIT = 50
+
+
+class SyncAlreadyRunning(Exception):
+    """Another sync of the same account is running; `run` is that one."""
+
+    def __init__(self, run: SyncRun | None) -> None:
+        super().__init__("A sync of this account is already running.")
+        self.run = run
+
+
+@dataclass
+class PageCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped_older: int = 0
+
+
+def payload_hash(raw: Any) -> str:
+    blob = json.dumps(raw, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _first_value(item: impact.TrackingValueRequest, *, approved: bool) -> str:
+    if item.promo_codes:
+        code = item.promo_codes[0]
+        return code.approved_code if approved else code.requested_code
+    if item.unique_urls:
+        return item.unique_urls[0].url if approved or not item.unique_urls[0].url_id else ""
+    if item.phone_numbers:
+        return item.phone_numbers[0].assigned_phone_number if approved else ""
+    return ""
+
+
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
+def _fits(number: int | None, maximum: int, minimum: int) -> int | None:
+    """A number the column can hold; anything else is kept only in the payload."""
+    return number if number is not None and minimum <= number <= maximum else None
+
+
+def search_text(item: impact.TrackingValueRequest) -> str:
+    """What free-text search looks through, casefolded once here instead of on every query."""
+    deal = item.deal
+    parts = [
+        item.id,
+        item.media_partner_name,
+        item.campaign_name,
+        deal.name if deal else "",
+        *(code.requested_code for code in item.promo_codes),
+        *(code.approved_code for code in item.promo_codes),
+        item.additional_instructions,
+    ]
+    return " \u2502 ".join(p for p in parts if p).casefold()
+
+
+def row_values(item: impact.TrackingValueRequest, *, seen_at: datetime) -> dict[str, Any]:
+    """The cache columns for one impact.com request."""
+    deal = item.deal
+    raw = dict(item.raw)
+    return {
+        "campaign_id": _fits(item.campaign_id, BIGINT_MAX, -BIGINT_MAX),
+        "campaign_name": item.campaign_name[:255],
+        "media_partner_id": _fits(item.media_partner_id, BIGINT_MAX, -BIGINT_MAX),
+        "media_partner_name": item.media_partner_name[:255],
+        "request_type": item.request_type[:32],
+        "state": item.state[:16],
+        "number_requested": _fits(item.number_requested, INT_MAX, 0),
+        "date_placed": item.date_placed,
+        "date_needed": item.date_needed,
+        "date_completed": item.date_completed,
+        "deal_id": _fits(deal.id, BIGINT_MAX, -BIGINT_MAX) if deal else None,
+        "deal_name": deal.name[:255] if deal else "",
+        "deal_type": deal.type[:32] if deal else "",
+        "deal_state": deal.state[:16] if deal else "",
+        "requested_value": _first_value(item, approved=False)[:500],
+        "approved_value": _first_value(item, approved=True)[:500],
+        "additional_instructions": item.additional_instructions,
+        "search_text": search_text(item),
+        "payload": raw,
+        "payload_hash": payload_hash(raw),
+        "last_seen_at": seen_at,
+        "fetched_at": seen_at,
+        "is_gone": False,
+    }
+
+
+def store(
+    account_sid: str, items: Iterable[impact.TrackingValueRequest], *, fetched_at: datetime
+) -> PageCounts:
+    """Upsert one page of requests in one transaction: one read, one bulk write, one touch."""
+    by_id = {item.id: item for item in items}
+    counts = PageCounts()
+    if not by_id:
+        return counts
+    with transaction.atomic():
+        existing = {
+            impact_id: (digest, seen, gone)
+            for impact_id, digest, seen, gone in TrackingValueRequest.objects.select_for_update()
+            .filter(account_sid=account_sid, impact_id__in=list(by_id))
+            .values_list("impact_id", "payload_hash", "fetched_at", "is_gone")
+        }
+        rows: list[TrackingValueRequest] = []
+        touch: list[str] = []
+        for impact_id, item in by_id.items():
+            values = row_values(item, seen_at=fetched_at)
+            known = existing.get(impact_id)
+            if known is None:
+                counts.created += 1
+            elif known[1] > fetched_at:
+                counts.skipped_older += 1
+                continue
+            elif known[0] == values["payload_hash"] and not known[2]:
+                counts.unchanged += 1
+                touch.append(impact_id)
+                continue
+            else:
+                counts.updated += 1
+            rows.append(
+                TrackingValueRequest(account_sid=account_sid, impact_id=impact_id, **values)
+            )
+        if rows:
+            TrackingValueRequest.objects.bulk_create(
+                rows,
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["account_sid", "impact_id"],
+                update_fields=UPSERT_FIELDS,
+            )
+        if touch:
+            TrackingValueRequest.objects.filter(
+                account_sid=account_sid, impact_id__in=touch
+            ).update(last_seen_at=fetched_at, fetched_at=fetched_at)
+    return counts
+
+
+# --- running a sync ---------------------------------------------------------------------------
+
+
+def begin(account_sid: str, kind: str = SyncRun.Kind.FULL, *, user: Any = None) -> SyncRun:
+    """Claim the account's sync slot, or raise SyncAlreadyRunning."""
+    _abandon_stale_runs(account_sid)
+    Account.objects.get_or_create(sid=account_sid)
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(
+                account_sid=account_sid,
+                kind=kind,
+                started_by=user if user is not None and user.is_authenticated else None,
+            )
+    except IntegrityError:
+        raise SyncAlreadyRunning(running_sync(account_sid)) from None
+
+
+def running_sync(account_sid: str) -> SyncRun | None:
+    return (
+        SyncRun.objects.filter(account_sid=account_sid, status=SyncRun.Status.RUNNING)
+        .exclude(kind=SyncRun.Kind.ONE)
+        .first()
+    )
+
+
+def _abandon_stale_runs(account_sid: str) -> None:
+    """A worker that died mid-sync must not hold the slot forever."""
+    cutoff = timezone.now() - timedelta(minutes=settings.TVR_SYNC_ABANDON_MINUTES)
+    SyncRun.objects.filter(
+        account_sid=account_sid, status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff
+    ).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="Abandoned: the worker stopped reporting progress.",
+    )
+
+
+def run_sync(
+    account_sid: str | None = None,
+    kind: str = SyncRun.Kind.FULL,
+    *,
+    user: Any = None,
+    client: impact.ImpactClient | None = None,
+    progress: Callable[[SyncRun], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncRun:
+    """Begin and execute a sync in this process (the command and the task both call this)."""
+    run = begin(account_sid or impact.default_account_sid(), kind, user=user)
+    return execute(run, client=client, progress=progress, sleep=sleep)
+
+
+def execute(
+    run: SyncRun,
+    *,
+    client: impact.ImpactClient | None = None,
+    progress: Callable[[SyncRun], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncRun:
+    """Walk impact.com's pages for a begun run, writing each as it arrives."""
+    try:
+        client = client or impact.get_client(run.account_sid)
+        filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
+        pages = client.iter_pages(**filters)
+        while True:
+            # Stamped before the call: the page is at least this new, and no newer.
+            fetched_at = timezone.now()
+            page = next(pages, None)
+            if page is None:
+                break
+            counts = store(run.account_sid, page.items, fetched_at=fetched_at)
+            _record_page(run, page, counts, client)
+            if progress:
+                progress(run)
+            _pace(page.rate_limit, sleep)
+        if run.kind == SyncRun.Kind.FULL:
+            run.gone = _mark_gone(run)
+        else:
+            run.gone = _recheck_missing_open(run, client)
+    except impact.ImpactError as error:
+        return _finish(run, SyncRun.Status.FAILED, error.message)
+    except Exception as error:
+        logger.exception("Sync %s of %s failed", run.pk, run.account_sid)
+        _finish(run, SyncRun.Status.FAILED, f"Unexpected error: {type(error).__name__}")
+        raise
+    return _finish(run, SyncRun.Status.SUCCEEDED)
+
+
+def _record_page(
+    run: SyncRun, page: impact.RequestPage, counts: PageCounts, client: impact.ImpactClient
+) -> None:
+    run.pages_done += 1
+    run.pages_total = max(page.num_pages or 0, run.pages_done)
+    run.created += counts.created
+    run.updated += counts.updated
+    run.unchanged += counts.unchanged + counts.skipped_older
+    run.api_calls += 1
+    run.heartbeat_at = timezone.now()
+    if page.rate_limit:
+        run.rate_limit, run.rate_remaining = page.rate_limit.limit, page.rate_limit.remaining
+    run.save(
+        update_fields=[
+            "pages_done",
+            "pages_total",
+            "created",
+            "updated",
+            "unchanged",
+            "api_calls",
+            "heartbeat_at",
+            "rate_limit",
+            "rate_remaining",
+        ]
+    )
+    note_rate_limit(run.account_sid, client.last_rate_limit)
+
+
+def note_rate_limit(account_sid: str, rate: impact.RateLimit | None) -> None:
+    """Keep what impact.com last said of the account's hourly budget, for the UI."""
+    if rate is None:
+        return
+    Account.objects.filter(sid=account_sid).update(
+        rate_limit=rate.limit,
+        rate_remaining=rate.remaining,
+        rate_reset_at=rate.reset_at,
+        rate_seen_at=timezone.now(),
+    )
+
+
+def _pace(rate: impact.RateLimit | None, sleep: Callable[[float], None]) -> None:
+    """Spread the calls left over the rest of the hour once the budget runs low."""
+    share = rate.share_left if rate else None
+    if share is None or share >= settings.TVR_SYNC_BUDGET_FLOOR:
+        return
+    seconds_left = 3600.0
+    if rate.reset_at:
+        seconds_left = max(1.0, (rate.reset_at - timezone.now()).total_seconds())
+    pause = seconds_left / max(1, rate.remaining or 0)
+    sleep(min(pause, settings.TVR_SYNC_MAX_PAUSE_SECONDS))
+
+
+def _mark_gone(run: SyncRun) -> int:
+    """After a complete full sync: what impact.com did not return is gone."""
+    return TrackingValueRequest.objects.filter(
+        account_sid=run.account_sid, is_gone=False, last_seen_at__lt=run.started_at
+    ).update(is_gone=True)
+
+
+def _recheck_missing_open(run: SyncRun, client: impact.ImpactClient) -> int:
+    """Open requests the open sync did not return were decided elsewhere: re-read a few."""
+    missing = list(
+        TrackingValueRequest.objects.open()
+        .filter(account_sid=run.account_sid, fetched_at__lt=run.started_at)
+        .order_by("date_needed")
+        .values_list("impact_id", flat=True)[:OPEN_SYNC_RECHECK_LIMIT]
+    )
+    gone = 0
+    for impact_id in missing:
+        if refresh_one(run.account_sid, impact_id, client=client) is None:
+            gone += 1
+        run.api_calls += 1
+    return gone
+
+
+def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
+    now = timezone.now()
+    run.status, run.error, run.finished_at = status, error, now
+    run.save(update_fields=["status", "error", "finished_at", "gone", "api_calls"])
+    if status == SyncRun.Status.SUCCEEDED and run.kind != SyncRun.Kind.ONE:
+        fields = {"last_synced_at": now}
+        if run.kind == SyncRun.Kind.FULL:
+            fields["last_full_sync_at"] = now
+        Account.objects.filter(sid=run.account_sid).update(**fields)
+    return run
+
+
+# --- one request ------------------------------------------------------------------------------
+
+
+def refresh_one(
+    account_sid: str,
+    impact_id: str,
+    *,
+    client: impact.ImpactClient | None = None,
+    retries: int | None = None,
+) -> TrackingValueRequest | None:
+    """Re-read one request from impact.com and store it; None when impact.com no longer has it.
+
+    Raises the client's ImpactError when impact.com cannot answer; the row is then left as it was.
+    """
+    client = client or impact.get_client(account_sid)
+    fetched_at = timezone.now()
+    try:
+        item = client.get_request(impact_id, retries=retries)
+    except impact.NotFound:
+        TrackingValueRequest.objects.filter(account_sid=account_sid, impact_id=impact_id).update(
+            is_gone=True, fetched_at=fetched_at
+        )
+        return None
+    finally:
+        note_rate_limit(account_sid, client.last_rate_limit)
+    store(account_sid, [item], fetched_at=fetched_at)
+    return TrackingValueRequest.objects.get(account_sid=account_sid, impact_id=item.id)
+
+
+# --- freshness --------------------------------------------------------------------------------
+
+
+def due_kind(account: Account, *, now: datetime | None = None) -> str | None:
+    """Which sync an account is due for: full hourly, open requests more often, else None."""
+    now = now or timezone.now()
+    full_every = timedelta(minutes=settings.TVR_FULL_SYNC_MINUTES)
+    open_every = timedelta(minutes=settings.TVR_SYNC_STALE_MINUTES)
+    if account.last_full_sync_at is None or now - account.last_full_sync_at >= full_every:
+        return SyncRun.Kind.FULL
+    if account.last_synced_at is None or now - account.last_synced_at >= open_every:
+        return SyncRun.Kind.OPEN
+    return None
+
+
+def start_in_background(
+    account_sid: str, kind: str = SyncRun.Kind.FULL, *, user: Any = None
+) -> SyncRun:
+    """Claim the slot now (so a second start is told at once), run it on the task worker."""
+    from requests_app.tasks import run_sync_task
+
+    run = begin(account_sid, kind, user=user)
+    transaction.on_commit(lambda: run_sync_task.enqueue(run.pk))
+    return run
+
+
+def refresh_if_stale(account_sid: str) -> SyncRun | None:
+    """Called when someone opens a list: start a background sync if the cache is stale."""
+    account, _ = Account.objects.get_or_create(sid=account_sid)
+    kind = due_kind(account)
+    if kind is None or running_sync(account_sid) is not None:
+        return None
+    try:
+        return start_in_background(account_sid, kind)
+    except SyncAlreadyRunning:
+        return None
+
+
+def execute_by_id(run_id: int) -> SyncRun | None:
+    run = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.RUNNING).first()
+    if run is None:
+        return None
+    return execute(run)
+
+
+def mark_decided(request: TrackingValueRequest, state: str) -> None:
+    """impact.com accepted a decision but could not be re-read: record the state it must have."""
+    now = timezone.now()
+    TrackingValueRequest.objects.filter(pk=request.pk, fetched_at__lt=now).update(
+        state=state, date_completed=now, fetched_at=now
+    )

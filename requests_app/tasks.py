@@ -1,0 +1,25 @@
+"""Background work for the task worker (`manage.py db_worker`)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from requests_app import sync
+
+
+@task()
+def run_sync_task(run_id: int) -> dict[str, int | str] | None:
+    """Execute a sync whose slot `sync.start_in_background` already claimed."""
+    run = sync.execute_by_id(run_id)
+    if run is None:
+        return None
+    return {"status": run.status, "created": run.created, "updated": run.updated, "gone": run.gone}
+
+
+@task()
+def send_decision_task(decision_id: int) -> str | None:
+    """Send a queued approve or reject once its Undo window has passed."""
+    from requests_app import decisions
+
+    decision = decisions.send_queued(decision_id)
+    return decision.status if decision else None

@@ -1,0 +1,112 @@
+"""Shared fixtures: personas (a viewer, two reviewers, an admin) and cached requests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from requests_app import impact, roles, sync
+from requests_app.models import TrackingValueRequest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests run background tasks at once, in the calling thread.
+    django_settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
+    # Decisions are sent at once unless a test is about the Undo window.
+    django_settings.TVR_DECISION_DELAY_SECONDS = 0
+
+
+@pytest.fixture
+def sandbox_sid(settings) -> str:
+    return settings.IMPACT_SANDBOX_ACCOUNT_SID
+
+
+def _person(username: str, role: str) -> User:
+    roles.ensure_roles()
+    user = User.objects.create_user(username, f"{username}@example.com", "correct-horse-battery")
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    return _person("vera", roles.VIEWER)
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return _person("alice", roles.REVIEWER)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return _person("bob", roles.REVIEWER)
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return _person("ada", roles.ADMIN)
+
+
+_ids = itertools.count(500_000)
+
+
+def wire_request(**overrides: Any) -> dict[str, Any]:
+    """An impact.com-shaped request payload (numbers as strings, as impact.com sends them)."""
+    now = timezone.now()
+    request_id = str(next(_ids))
+    sid = django_settings.IMPACT_SANDBOX_ACCOUNT_SID
+    payload: dict[str, Any] = {
+        "Id": request_id,
+        "CampaignId": "1000",
+        "CampaignName": "Acme Outdoor US",
+        "MediaPartnerId": "2552842",
+        "MediaPartnerName": "Trail Deals Weekly",
+        "RequestType": "PROMOCODE_TRACKING",
+        "NumberRequested": "1",
+        "PromoCodes": [
+            {
+                "Id": "9" + request_id,
+                "RequestedPromoCode": "TRAIL20",
+                "ApprovedPromoCode": "",
+                "CreditPolicy": "",
+                "MatchMode": "",
+            }
+        ],
+        "UniqueUrls": [],
+        "PhoneNumbers": [],
+        "State": "NEW",
+        "DatePlaced": (now - timedelta(days=2)).isoformat(),
+        "DateNeeded": (now + timedelta(days=3)).isoformat(),
+        "DateCompleted": None,
+        "AdditionalInstructions": "Please activate before the weekend.",
+        "ProcessingComments": None,
+        "DealId": "",
+        "DealName": "",
+        "DealType": "",
+        "Uri": f"/Advertisers/{sid}/TrackingValueRequests/{request_id}",
+    }
+    payload.update(overrides)
+    return payload
+
+
+@pytest.fixture
+def make_request(db, sandbox_sid) -> Callable[..., TrackingValueRequest]:
+    """Store a cached request through sync.store, the cache's one writer."""
+
+    def make(account_sid: str | None = None, **overrides: Any) -> TrackingValueRequest:
+        item = impact.TrackingValueRequest.parse(wire_request(**overrides))
+        sid = account_sid or sandbox_sid
+        sync.store(sid, [item], fetched_at=timezone.now())
+        return TrackingValueRequest.objects.get(account_sid=sid, impact_id=item.id)
+
+    return make

@@ -1,0 +1,77 @@
+"""A stand-in for impact.ImpactClient at our own boundary, for tests above the service module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from requests_app import impact
+
+
+class FakeImpact:
+    """Serves wire-shaped payloads page by page; can fail on a chosen page or call."""
+
+    def __init__(
+        self,
+        payloads: list[dict[str, Any]] | None = None,
+        *,
+        page_size: int = 3,
+        fail_on_page: int | None = None,
+        rate_limit: impact.RateLimit | None = None,
+        approve_error: impact.ImpactError | None = None,
+    ) -> None:
+        self.payloads = {p["Id"]: p for p in payloads or []}
+        self.page_size = page_size
+        self.fail_on_page = fail_on_page
+        self.last_rate_limit = rate_limit
+        self.approve_error = approve_error
+        self.calls: list[tuple[str, Any]] = []
+
+    def iter_pages(
+        self, *, state: str | None = None, **filters: Any
+    ) -> Iterator[impact.RequestPage]:
+        self.calls.append(("list", {"state": state, **filters}))
+        items = [
+            impact.TrackingValueRequest.parse(p)
+            for p in self.payloads.values()
+            if state is None or p["State"] == state
+        ]
+        chunks = [items[i : i + self.page_size] for i in range(0, len(items), self.page_size)]
+        for number, chunk in enumerate(chunks or [[]], start=1):
+            if number == self.fail_on_page:
+                raise impact.Unavailable("impact.com is having trouble (503).", status=503)
+            yield impact.RequestPage(
+                items=tuple(chunk),
+                page=number,
+                num_pages=len(chunks) or 1,
+                page_size=self.page_size,
+                total=len(items),
+                next_uri="",
+                rate_limit=self.last_rate_limit,
+            )
+
+    def get_request(
+        self, request_id: str | int, *, retries: int | None = None
+    ) -> impact.TrackingValueRequest:
+        self.calls.append(("get", str(request_id)))
+        payload = self.payloads.get(str(request_id))
+        if payload is None:
+            raise impact.NotFound("Not found", status=404)
+        return impact.TrackingValueRequest.parse(payload)
+
+    def approve(self, request_id: str | int, approval: impact.Approval) -> str:
+        self.calls.append(("approve", (str(request_id), approval.form_data())))
+        return self._decide(str(request_id), "APPROVED")
+
+    def reject(self, request_id: str | int) -> str:
+        self.calls.append(("reject", str(request_id)))
+        return self._decide(str(request_id), "DECLINED")
+
+    def _decide(self, request_id: str, state: str) -> str:
+        if self.approve_error is not None:
+            raise self.approve_error
+        payload = self.payloads[request_id]
+        if payload["State"] != "NEW":
+            raise impact.Rejected("Request is no longer NEW", status=400)
+        payload["State"] = state
+        return payload.get("Uri", "")

@@ -1,0 +1,118 @@
+"""The audit trail: append-only for real, and a hash chain that catches an edited row."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from requests_app import audit
+from requests_app.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def three_events(alice) -> list[AuditEvent]:
+    return [
+        audit.record(action="claim", outcome="success", actor=alice, request_impact_id="1"),
+        audit.record(
+            action="approve",
+            outcome="success",
+            actor=alice,
+            request_impact_id="1",
+            sent={"PromoCode": "SAVE10", "CreditPolicy": "WINNER", "MatchMode": "LI"},
+            response_status=200,
+            response_message="OK",
+        ),
+        audit.record(action="sync", outcome="failure", response_message="impact.com down"),
+    ]
+
+
+def test_each_event_is_chained_to_the_one_before(alice):
+    first, second, third = three_events(alice)
+
+    assert first.prev_hash == ""
+    assert second.prev_hash == first.hash
+    assert third.prev_hash == second.hash
+    assert second.actor_name == "alice"
+
+
+def test_verify_audit_passes_on_an_untouched_chain(alice, capsys):
+    three_events(alice)
+
+    call_command("verify_audit")
+
+    assert "3 events verified" in capsys.readouterr().out
+
+
+def test_the_application_cannot_update_or_delete_an_event(alice):
+    event = three_events(alice)[0]
+
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.filter(pk=event.pk).update(outcome="failure")
+    with pytest.raises(PermissionError):
+        AuditEvent.objects.all().delete()
+
+
+def test_the_database_refuses_to_change_an_event_on_postgresql(alice):
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigger is PostgreSQL's")
+    event = three_events(alice)[0]
+
+    for sql in (
+        "UPDATE requests_app_auditevent SET outcome = 'failure' WHERE id = %s",
+        "DELETE FROM requests_app_auditevent WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
+
+
+def test_verify_audit_names_the_first_edited_event(alice):
+    events = three_events(alice)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Only a database owner can step around the trigger, as an attacker would have to.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            "UPDATE requests_app_auditevent SET response_message = 'forged' WHERE id = %s",
+            [events[1].pk],
+        )
+
+    with pytest.raises(CommandError, match=f"broken at event {events[1].pk}"):
+        call_command("verify_audit")
+
+
+def test_a_removed_event_breaks_the_chain_at_the_next_one(alice):
+    events = three_events(alice)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("DELETE FROM requests_app_auditevent WHERE id = %s", [events[1].pk])
+
+    checked, broken = audit.verify_chain()
+
+    assert checked == 1
+    assert broken is not None and broken.pk == events[2].pk
+
+
+def test_the_hash_survives_a_reload_with_decimals_and_dates_in_the_detail(alice):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    audit.record(
+        action="approve",
+        outcome="success",
+        actor=alice,
+        detail={"amount": Decimal("19.99"), "when": datetime(2026, 1, 2, tzinfo=UTC)},
+    )
+
+    assert audit.verify_chain() == (1, None)

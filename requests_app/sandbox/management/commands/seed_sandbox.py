@@ -1,0 +1,36 @@
+"""Fill the impact.com sandbox with deterministic, realistic tracking value requests."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from requests_app.sandbox import seed as seeding
+from requests_app.sandbox.models import SandboxRequest
+
+
+class Command(BaseCommand):
+    help = "Seed the impact.com sandbox with N requests (deterministic for a given --seed and day)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--count", type=int, default=600, help="How many requests (600).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (1).")
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the sandbox's requests first."
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if it has requests."
+        )
+        parser.add_argument("--account", default=settings.IMPACT_SANDBOX_ACCOUNT_SID)
+
+    def handle(
+        self, *args, count: int, seed: int, reset: bool, if_empty: bool, account: str, **options
+    ) -> None:
+        existing = SandboxRequest.objects.filter(account_sid=account).count()
+        if if_empty and existing and not reset:
+            self.stdout.write(
+                f"Sandbox already holds {existing} requests for {account}; left as is."
+            )
+            return
+        total = seeding.seed(account, count=count, seed=seed, reset=reset)
+        self.stdout.write(self.style.SUCCESS(f"Sandbox now holds {total} requests for {account}."))

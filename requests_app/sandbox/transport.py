@@ -1,0 +1,70 @@
+"""A `requests` transport adapter that answers from the sandbox in-process, with no socket.
+
+`impact.ImpactClient` is given a session with this adapter mounted, so the dashboard runs
+against the sandbox with nothing else started; every byte still goes through the same HTTP
+encoding (URL, headers, form body, JSON reply) as it would over the network.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+
+from requests_app.impact import IN_PROCESS_SANDBOX_URL
+
+from . import api
+
+
+class SandboxAdapter(BaseAdapter):
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        latency = settings.IMPACT_SANDBOX_LATENCY_MS / 1000
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+        if read_timeout is not None and latency > read_timeout:
+            # A server slower than the client's patience: the client gives up, as it would.
+            time.sleep(read_timeout)
+            raise requests.exceptions.ReadTimeout(f"in-process sandbox took over {read_timeout}s")
+        url = urlsplit(request.url)
+        body = request.body or b""
+        reply = api.handle(
+            request.method,
+            url.path,
+            url.query,
+            dict(request.headers),
+            body.encode() if isinstance(body, str) else body,
+        )
+        response = requests.Response()
+        response.status_code = reply.status
+        response.headers = CaseInsensitiveDict(reply.headers)
+        response._content = reply.body
+        response.encoding = "utf-8"
+        response.url = request.url
+        response.request = request
+        response.reason = _REASONS.get(reply.status, "")
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+def in_process_session() -> requests.Session:
+    session = requests.Session()
+    session.mount(IN_PROCESS_SANDBOX_URL, SandboxAdapter())
+    return session

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "requests_app.middleware.ViewerTimezoneMiddleware",
 ]
 
 ROOT_URLCONF = "tvr_dashboard.urls"
@@ -113,7 +114,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "requests_app.context_processors.navigation",
             ],
+            "builtins": ["django.templatetags.static", "requests_app.templatetags.tvr"],
         },
     },
 ]

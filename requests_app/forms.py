@@ -1,0 +1,334 @@
+"""The filter form (GET), one approve form per request type, the reject and comment forms."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from requests_app import impact, queues, search
+from requests_app.models import RejectionReason, RequestType, State, TrackingValueRequest
+
+ID_MAX = 2**63 - 1
+
+STATE_TABS = [
+    ("NEW", "Open"),
+    ("APPROVED", "Approved"),
+    ("COMPLETED", "Completed"),
+    ("DECLINED", "Declined"),
+    ("all", "All"),
+]
+
+# (form value, label, ORM ordering); ties broken by id so keyset paging is stable.
+SORTS = {
+    "needed": ("Date needed, soonest first", "date_needed", False),
+    "-needed": ("Date needed, latest first", "date_needed", True),
+    "-placed": ("Date placed, newest first", "date_placed", True),
+    "placed": ("Date placed, oldest first", "date_placed", False),
+    "partner": ("Partner A–Z", "media_partner_name", False),
+    "campaign": ("Campaign A–Z", "campaign_name", False),
+}
+
+
+class FilterForm(forms.Form):
+    """Every filter the list offers; invalid values are dropped, never a 500."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    state = forms.ChoiceField(choices=STATE_TABS, required=False)
+    queue = forms.ChoiceField(
+        label="Queue", choices=[("", "Any queue"), *queues.QUEUES], required=False
+    )
+    request_type = forms.ChoiceField(
+        label="Type", choices=[("", "Any type"), *RequestType.choices], required=False
+    )
+    campaign = forms.TypedChoiceField(
+        label="Campaign", coerce=int, required=False, empty_value=None
+    )
+    partner = forms.TypedChoiceField(label="Partner", coerce=int, required=False, empty_value=None)
+    deal = forms.TypedChoiceField(label="Deal", coerce=int, required=False, empty_value=None)
+    needed_from = forms.DateField(label="Needed from", required=False)
+    needed_to = forms.DateField(label="Needed by", required=False)
+    sort = forms.ChoiceField(
+        label="Sort", choices=[(k, v[0]) for k, v in SORTS.items()], required=False
+    )
+
+    def __init__(self, data: Any = None, *, choices: dict[str, list] | None = None) -> None:
+        super().__init__(data)
+        choices = choices or {}
+        self.fields["campaign"].choices = [("", "Any campaign"), *choices.get("campaign", [])]
+        self.fields["partner"].choices = [("", "Any partner"), *choices.get("partner", [])]
+        self.fields["deal"].choices = [("", "Any deal"), *choices.get("deal", [])]
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters; a field that did not validate is ignored rather than refused."""
+        self.is_valid()
+        return {
+            name: self.cleaned_data[name] for name in self.cleaned_data if name not in self.errors
+        }
+
+    @property
+    def active_state(self) -> str:
+        state = self.filters().get("state") or "NEW"
+        return "NEW" if self.filters().get("queue") else state
+
+    @property
+    def active_sort(self) -> str:
+        return self.filters().get("sort") or "needed"
+
+
+def filtered(rows: QuerySet, values: dict[str, Any], user: Any, *, with_state: bool = True):
+    """The one queryset function behind the list, its tabs and its queue views."""
+    if values.get("queue"):
+        rows = queues.in_queue(rows, values["queue"], user)
+    elif with_state and (values.get("state") or "NEW") != "all":
+        rows = rows.filter(state=values.get("state") or "NEW")
+    for field, column in (
+        ("request_type", "request_type"),
+        ("campaign", "campaign_id"),
+        ("partner", "media_partner_id"),
+        ("deal", "deal_id"),
+    ):
+        if values.get(field) not in (None, ""):
+            rows = rows.filter(**{column: values[field]})
+    zone = timezone.get_current_timezone()
+    if values.get("needed_from"):
+        start = datetime.combine(values["needed_from"], time.min, tzinfo=zone)
+        rows = rows.filter(date_needed__gte=start)
+    if values.get("needed_to"):
+        end = datetime.combine(values["needed_to"], time.max, tzinfo=zone)
+        rows = rows.filter(date_needed__lte=end)
+    if values.get("q"):
+        rows = search.matching(rows, values["q"])
+    return rows
+
+
+# --- approve ----------------------------------------------------------------------------------
+
+
+CREDIT_POLICY_HELP = {
+    "ALWAYS": "Credits the code whatever the clicks, and stops click tracking for this partner: "
+    "their reports will show 0 clicks.",
+    "INVOLVED": "Credits the code when the partner drove any click in the customer's path.",
+    "WINNER": "Credits the code only when the partner drove the winning (last) click.",
+}
+MATCH_MODE_HELP = {
+    "LI": "Exact: matches this exact code, ignoring upper/lower case.",
+    "RE": "Regular expression: a case-sensitive pattern; every code it matches is credited.",
+}
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(
+        label="Note for the team (kept here, not sent)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ApprovalForm(DecisionForm):
+    """Fields every approval may carry: the deal is optional and pre-filled from the request."""
+
+    request_type = ""
+    deal_id = forms.IntegerField(label="Deal id", required=False, min_value=1, max_value=ID_MAX)
+    deal_name = forms.CharField(label="Deal name", required=False, max_length=255)
+
+    def approval(self) -> impact.Approval:
+        data = self.cleaned_data
+        return impact.Approval(
+            self.request_type,
+            promo_code=data.get("promo_code", ""),
+            credit_policy=data.get("credit_policy", ""),
+            match_mode=data.get("match_mode", ""),
+            url_id=data.get("url_id"),
+            assigned_phone_number_id=data.get("assigned_phone_number_id"),
+            deal_id=data.get("deal_id"),
+            deal_name=data.get("deal_name", ""),
+        )
+
+
+class PromoCodeApprovalForm(ApprovalForm):
+    request_type = RequestType.PROMOCODE_TRACKING
+    promo_code = forms.CharField(label="Promo code", max_length=255)
+    credit_policy = forms.ChoiceField(
+        label="Credit policy",
+        choices=[(k, k.title()) for k in CREDIT_POLICY_HELP],
+        widget=forms.RadioSelect,
+        initial="INVOLVED",
+    )
+    match_mode = forms.ChoiceField(
+        label="Match mode",
+        choices=[("LI", "Exact (LI)"), ("RE", "Regular expression (RE)")],
+        widget=forms.RadioSelect,
+        initial="LI",
+    )
+    field_order = ["promo_code", "credit_policy", "match_mode", "deal_id", "deal_name", "note"]
+
+    def clean_promo_code(self) -> str:
+        code = self.cleaned_data["promo_code"].strip()
+        if not code:
+            raise forms.ValidationError("Enter the promo code to approve.")
+        if any(ch in code for ch in "\r\n\t\x00"):
+            raise forms.ValidationError("A promo code cannot contain line breaks or tabs.")
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("match_mode") == "RE" and data.get("promo_code"):
+            error = regex_error(data["promo_code"])
+            if error:
+                self.add_error("promo_code", f"This regular expression does not compile: {error}.")
+        return data
+
+
+class BrandedUrlApprovalForm(ApprovalForm):
+    request_type = RequestType.BRANDED_URL_TRACKING
+    url_id = forms.IntegerField(
+        label="Branded URL id",
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="The id of the branded URL in impact.com (a positive whole number).",
+    )
+    field_order = ["url_id", "deal_id", "deal_name", "note"]
+
+
+class PhoneNumberApprovalForm(ApprovalForm):
+    request_type = RequestType.PHONE_NUMBER_TRACKING
+    assigned_phone_number_id = forms.IntegerField(
+        label="Assigned phone number id",
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="The id of the tracking phone number in impact.com (a positive whole number).",
+    )
+    field_order = ["assigned_phone_number_id", "deal_id", "deal_name", "note"]
+
+
+APPROVAL_FORMS: dict[str, type[ApprovalForm]] = {
+    form.request_type: form
+    for form in (PromoCodeApprovalForm, BrandedUrlApprovalForm, PhoneNumberApprovalForm)
+}
+
+
+def approval_form(request: TrackingValueRequest, data: Any = None) -> ApprovalForm | None:
+    """The approve form for the request's type, pre-filled from the request and its deal."""
+    form_class = APPROVAL_FORMS.get(request.request_type)
+    if form_class is None:
+        return None
+    payload = request.payload or {}
+    initial: dict[str, Any] = {"deal_id": request.deal_id, "deal_name": request.deal_name}
+    if form_class is PromoCodeApprovalForm:
+        codes = [
+            p.get("RequestedPromoCode") or p.get("RequestedCode") or ""
+            for p in payload.get("PromoCodes") or []
+            if isinstance(p, dict)
+        ]
+        initial["promo_code"] = next((c for c in codes if c), "") or payload.get(
+            "DealDefaultPromoCode", ""
+        )
+    return form_class(data, initial=initial, prefix=None)
+
+
+def regex_error(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        return str(error)
+    except (RecursionError, OverflowError):
+        return "too complex"
+    return ""
+
+
+def code_matches(code: str, mode: str, samples: list[str]) -> list[tuple[str, bool]]:
+    """Which sample codes a code would credit: LI ignores case, RE is case-sensitive and whole."""
+    results = []
+    for sample in samples[:20]:
+        sample = sample.strip()[:100]
+        if not sample:
+            continue
+        if mode == "RE":
+            try:
+                hit = re.fullmatch(code, sample) is not None
+            except (re.error, RecursionError, OverflowError):
+                hit = False
+        else:
+            hit = sample.casefold() == code.casefold()
+        results.append((sample, hit))
+    return results
+
+
+def code_taken_elsewhere(
+    request: TrackingValueRequest, code: str, mode: str
+) -> list[TrackingValueRequest]:
+    """Cached approvals of this code (or, for RE, of codes it matches) for other partners."""
+    if not code:
+        return []
+    others = (
+        TrackingValueRequest.objects.filter(
+            account_sid=request.account_sid,
+            request_type=RequestType.PROMOCODE_TRACKING,
+            state__in=[State.APPROVED, State.COMPLETED],
+        )
+        .exclude(media_partner_id=request.media_partner_id)
+        .exclude(approved_value="")
+        .only("impact_id", "media_partner_name", "approved_value", "media_partner_id")
+    )
+    if mode == "RE":
+        if regex_error(code):
+            return []
+        found = []
+        for other in others.iterator(chunk_size=2000):
+            if _safe_fullmatch(code, other.approved_value):
+                found.append(other)
+                if len(found) >= 5:
+                    break
+        return found
+    return list(others.filter(Q(approved_value__iexact=code))[:5])
+
+
+def _safe_fullmatch(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except (re.error, RecursionError, OverflowError):
+        return False
+
+
+# --- reject, comment, saved views -------------------------------------------------------------
+
+
+class RejectForm(DecisionForm):
+    reason = forms.ChoiceField(label="Reason", required=False)
+    reason_text = forms.CharField(label="Or in your words", required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = RejectionReason.objects.filter(active=True).values_list("label", flat=True)
+        self.fields["reason"].choices = [("", "No reason given"), *((x, x) for x in labels)]
+
+    def reason_value(self) -> str:
+        parts = [
+            self.cleaned_data.get("reason", ""),
+            self.cleaned_data.get("reason_text", "").strip(),
+        ]
+        return " — ".join(p for p in parts if p)[:200]
+
+
+class BulkRejectForm(forms.Form):
+    ids = forms.CharField(widget=forms.MultipleHiddenInput)
+    reason = forms.CharField(required=False, max_length=200)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=80)
+    shared = forms.BooleanField(label="Share with the team", required=False)
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)

@@ -1,0 +1,74 @@
+"""Helpers every view shares: the current account, object access, role checks, htmx replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.cache import patch_vary_headers
+
+from requests_app import impact, roles
+from requests_app.models import TrackingValueRequest
+
+
+def account_sid(request: HttpRequest) -> str:
+    """The advertiser account this deployment reviews (the sandbox's, without credentials)."""
+    return impact.default_account_sid()
+
+
+def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueRequest:
+    """A cached request of the current account, or 404."""
+    return get_object_or_404(
+        TrackingValueRequest.objects.select_related("assigned_to"),
+        account_sid=account_sid(request),
+        impact_id=impact_id,
+    )
+
+
+def permission_required(perm: str) -> Callable:
+    """403 unless the user's role carries `perm` (checked on the server for every action)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.has_perm(f"requests_app.{perm}"):
+                raise PermissionDenied(f"Your role ({role_name(request.user)}) cannot do this.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def role_name(user: Any) -> str:
+    return roles.role_of(user) or "no role"
+
+
+def render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str = ""
+) -> HttpResponse:
+    """The full page, or only `partial` for an htmx request that is not a history restore."""
+    htmx = getattr(request, "htmx", None)
+    name = template
+    if partial and htmx and not htmx.history_restore_request and not htmx.boosted:
+        name = f"{template}#{partial}"
+    response = TemplateResponse(request, name, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def back_to(request: HttpRequest, fallback: str, *args: Any) -> HttpResponse:
+    """After a plain POST: go back to a same-site `next`, else to `fallback`."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback, *args)

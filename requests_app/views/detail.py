@@ -1,0 +1,258 @@
+"""One request: every field, the deal summary, the timeline, and approve / reject by type."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from requests_app import deals, decisions, impact, queues, sync
+from requests_app.forms import (
+    CREDIT_POLICY_HELP,
+    MATCH_MODE_HELP,
+    CommentForm,
+    RejectForm,
+    approval_form,
+    code_matches,
+    code_taken_elsewhere,
+)
+from requests_app.models import AuditEvent, Comment, Decision, TrackingValueRequest
+
+from .common import get_request_or_404, permission_required, render
+
+TEMPLATE = "requests_app/detail.html"
+
+
+def _code_check(tvr: TrackingValueRequest, data: Any) -> dict[str, Any]:
+    """The regex tester and the one-code-one-partner guard-rail for a promo code form."""
+    code = (data.get("promo_code") or "").strip()[:255]
+    mode = data.get("match_mode") if data.get("match_mode") in ("LI", "RE") else "LI"
+    samples = [s for s in (data.get("samples") or "").replace(",", "\n").splitlines() if s.strip()]
+    return {
+        "code": code,
+        "mode": mode,
+        "mode_help": MATCH_MODE_HELP[mode],
+        "samples": data.get("samples", ""),
+        "matches": code_matches(code, mode, samples) if code else [],
+        "conflicts": code_taken_elsewhere(tvr, code, mode),
+    }
+
+
+def timeline(tvr: TrackingValueRequest) -> list[dict[str, Any]]:
+    """Placed, first synced, then every audited event (claims, comments, decisions) in order."""
+    entries: list[dict[str, Any]] = []
+    if tvr.date_placed:
+        entries.append({"at": tvr.date_placed, "kind": "placed", "who": tvr.media_partner_name})
+    entries.append({"at": tvr.first_seen_at, "kind": "synced", "who": ""})
+    comments = {c.pk: c for c in Comment.objects.filter(request=tvr).select_related("author")}
+    events = AuditEvent.objects.filter(
+        account_sid=tvr.account_sid, request_impact_id=tvr.impact_id
+    ).order_by("id")[:200]
+    for event in events:
+        entry = {
+            "at": event.created_at,
+            "kind": event.action,
+            "who": event.actor_name,
+            "event": event,
+        }
+        if event.action == "comment":
+            entry["comment"] = comments.get(event.detail.get("comment"))
+        entries.append(entry)
+    if tvr.date_completed and not tvr.is_open:
+        entries.append(
+            {
+                "at": tvr.date_completed,
+                "kind": "completed",
+                "who": "impact.com",
+                "state": tvr.get_state_display(),
+            }
+        )
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def detail_context(
+    request: HttpRequest, tvr: TrackingValueRequest, **overrides: Any
+) -> dict[str, Any]:
+    item = impact.TrackingValueRequest.parse(tvr.payload or {})
+    can_decide = request.user.has_perm("requests_app.decide_request")
+    form = overrides.pop("approve_form", None)
+    if form is None and tvr.is_open and can_decide:
+        form = approval_form(tvr, request.GET if "check" in request.GET else None)
+    check = None
+    if tvr.request_type == "PROMOCODE_TRACKING" and form is not None:
+        source = (
+            form.data
+            if form.is_bound
+            else {"promo_code": form.initial.get("promo_code", ""), "match_mode": "LI"}
+        )
+        check = _code_check(tvr, {**source, "samples": request.GET.get("samples", "")})
+    others = (
+        TrackingValueRequest.objects.for_account(tvr.account_sid)
+        .filter(media_partner_id=tvr.media_partner_id)
+        .exclude(pk=tvr.pk)
+        .order_by("-date_placed")[:8]
+        if tvr.media_partner_id is not None
+        else []
+    )
+    reviewers = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__permissions__codename="decide_request")
+        .distinct()
+        .order_by("username")
+    )
+    return {
+        "tvr": tvr,
+        "item": item,
+        "deal": deals.summarize(
+            item.deal,
+            partner_id=item.media_partner_id,
+            partner_name=item.media_partner_name,
+            date_needed=item.date_needed,
+        ),
+        "approve_form": form,
+        "reject_form": overrides.pop("reject_form", None) or RejectForm(),
+        "comment_form": CommentForm(),
+        "check": check,
+        "credit_help": CREDIT_POLICY_HELP,
+        "decision": decisions.live_decision(tvr),
+        "failed": Decision.objects.filter(request=tvr, status=Decision.Status.FAILED)
+        .select_related("decided_by")
+        .first(),
+        "timeline": timeline(tvr),
+        "others": others,
+        "reviewers": reviewers,
+        "can_decide": can_decide,
+        "can_claim": request.user.has_perm("requests_app.claim_request"),
+        "can_comment": request.user.has_perm("requests_app.comment_request"),
+        **overrides,
+    }
+
+
+@require_GET
+def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
+    tvr = get_request_or_404(request, impact_id)
+    if request.htmx and "check" in request.GET:
+        return render(
+            request,
+            TEMPLATE,
+            {"check": _code_check(tvr, request.GET), "tvr": tvr},
+            partial="code_check",
+        )
+    if request.htmx and request.GET.get("part") == "decision":
+        return render(request, TEMPLATE, detail_context(request, tvr), partial="decision")
+    return render(request, TEMPLATE, detail_context(request, tvr))
+
+
+def _after_decision(
+    request: HttpRequest, tvr: TrackingValueRequest, **context: Any
+) -> HttpResponse:
+    """A fragment for htmx (and tell the page the list changed), a redirect otherwise."""
+    if not request.htmx:
+        if context.get("status"):
+            response = render(request, TEMPLATE, detail_context(request, tvr, **context))
+            response.status_code = context["status"]
+            return response
+        return redirect("requests:detail", tvr.impact_id)
+    tvr.refresh_from_db()
+    response = render(
+        request, TEMPLATE, detail_context(request, tvr, **context), partial="decision"
+    )
+    trigger_client_event(response, "tvr:decided", {"id": tvr.impact_id})
+    return response
+
+
+def _decide(
+    request: HttpRequest, tvr: TrackingValueRequest, action: str, form: Any
+) -> HttpResponse:
+    note, confirm = form.cleaned_data.get("note", ""), form.cleaned_data.get("confirm", False)
+    try:
+        if action == "approve":
+            decision = decisions.approve(
+                request=tvr, user=request.user, approval=form.approval(), note=note, confirm=confirm
+            )
+        else:
+            decision = decisions.reject(
+                request=tvr,
+                user=request.user,
+                reason=form.reason_value(),
+                note=note,
+                confirm=confirm,
+            )
+    except queues.HeldByOther as held:
+        return _after_decision(
+            request,
+            tvr,
+            held_by=held.holder,
+            status=409,
+            **{f"{action}_form": form, "confirm_action": action},
+        )
+    except decisions.AlreadyDecided as error:
+        sync_quietly(tvr)
+        messages.warning(request, error.message)
+    except decisions.DecisionError as error:
+        messages.error(request, error.message)
+        if request.htmx:
+            return _after_decision(request, tvr, **{f"{action}_form": form})
+    else:
+        verb = "Approval" if action == "approve" else "Rejection"
+        if decision.status == Decision.Status.QUEUED:
+            messages.success(
+                request,
+                f"{verb} queued: it is sent to impact.com in a few seconds unless you undo it.",
+            )
+        else:
+            messages.success(request, f"{verb} sent to impact.com.")
+    return _after_decision(request, get_object_or_404(TrackingValueRequest, pk=tvr.pk))
+
+
+def sync_quietly(tvr: TrackingValueRequest) -> None:
+    with contextlib.suppress(impact.ImpactError):
+        sync.refresh_one(tvr.account_sid, tvr.impact_id, retries=0)
+
+
+@require_POST
+@permission_required("decide_request")
+def approve(request: HttpRequest, impact_id: str) -> HttpResponse:
+    tvr = get_request_or_404(request, impact_id)
+    form = approval_form(tvr, request.POST)
+    if form is None:
+        messages.error(
+            request, f"Unknown request type {tvr.request_type}; approve it in impact.com."
+        )
+        return _after_decision(request, tvr)
+    if not form.is_valid():
+        return _after_decision(request, tvr, approve_form=form, status=400)
+    return _decide(request, tvr, "approve", form)
+
+
+@require_POST
+@permission_required("decide_request")
+def reject(request: HttpRequest, impact_id: str) -> HttpResponse:
+    tvr = get_request_or_404(request, impact_id)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _after_decision(request, tvr, reject_form=form, status=400)
+    return _decide(request, tvr, "reject", form)
+
+
+@require_POST
+@permission_required("decide_request")
+def undo(request: HttpRequest, impact_id: str, decision_id: int) -> HttpResponse:
+    tvr = get_request_or_404(request, impact_id)
+    decision = get_object_or_404(Decision, pk=decision_id, request=tvr)
+    try:
+        undone = decisions.undo(decision=decision, user=request.user)
+    except decisions.DecisionError as error:
+        messages.error(request, error.message)
+    else:
+        if undone:
+            messages.success(request, "Undone: nothing was sent to impact.com.")
+        else:
+            messages.warning(request, "Too late to undo: the decision was already sent.")
+    return _after_decision(request, tvr)

@@ -1,0 +1,145 @@
+"""The request list (htmx-filtered, keyset-paged) and the sync controls."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from requests_app import queues, sync
+from requests_app.forms import SORTS, STATE_TABS, FilterForm, filtered
+from requests_app.models import Account, SavedView, SyncRun, TrackingValueRequest
+from requests_app.paging import keyset_page
+
+from .common import account_sid, permission_required, render
+
+PAGE_SIZE = 50
+
+
+def filter_choices(account: Account) -> dict[str, list]:
+    """Campaign, partner and deal choices from the cache, recomputed after each sync."""
+    key = (
+        f"tvr:choices:{account.sid}:{account.last_synced_at and account.last_synced_at.timestamp()}"
+    )
+    choices = cache.get(key)
+    if choices is None:
+        rows = TrackingValueRequest.objects.for_account(account.sid)
+        choices = {
+            name: sorted(
+                {
+                    (i, label or str(i))
+                    for i, label in rows.filter(**{f"{column}__isnull": False})
+                    .values_list(column, label_column)
+                    .distinct()
+                },
+                key=lambda c: str(c[1]).casefold(),
+            )
+            for name, column, label_column in (
+                ("campaign", "campaign_id", "campaign_name"),
+                ("partner", "media_partner_id", "media_partner_name"),
+                ("deal", "deal_id", "deal_name"),
+            )
+        }
+        cache.set(key, choices, 3600)
+    return choices
+
+
+def account_with_sync(sid: str) -> Account:
+    """The account and, in the same query, the id of its running sync if there is one."""
+    running = SyncRun.objects.filter(
+        account_sid=OuterRef("sid"), status=SyncRun.Status.RUNNING
+    ).exclude(kind=SyncRun.Kind.ONE)
+    account = Account.objects.annotate(syncing=Exists(running)).filter(sid=sid).first()
+    if account is None:
+        Account.objects.get_or_create(sid=sid)
+        account = Account.objects.annotate(syncing=Exists(running)).get(sid=sid)
+    return account
+
+
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    sid = account_sid(request)
+    htmx = request.htmx and not request.htmx.history_restore_request
+    account = account_with_sync(sid)
+    # A stale cache refreshes itself in the background when someone looks at it.
+    stale = not htmx and not account.syncing and sync.due_kind(account)
+    if stale and sync.refresh_if_stale(sid):
+        account.syncing = True
+    form = FilterForm(request.GET, choices=filter_choices(account))
+    values = form.filters()
+    rows = TrackingValueRequest.objects.for_account(sid).live()
+    tabs_base = filtered(rows, {**values, "state": "all", "queue": ""}, request.user)
+    counts = tabs_base.aggregate(
+        all=Count("pk"), **{code: Count("pk", filter=Q(state=code)) for code, _ in STATE_TABS[:4]}
+    )
+    _, column, descending = SORTS[form.active_sort]
+    page = keyset_page(
+        filtered(rows, values, request.user).select_related("assigned_to"),
+        column,
+        descending=descending,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        size=PAGE_SIZE,
+    )
+    context = {
+        "form": form,
+        "values": values,
+        "page": page,
+        "tabs": [(code, label, counts[code]) for code, label in STATE_TABS],
+        "active_state": "all"
+        if values.get("state") == "all" and not values.get("queue")
+        else form.active_state,
+        "active_queue": values.get("queue") or "",
+        "total": counts["all"]
+        if values.get("state") == "all" and not values.get("queue")
+        else None,
+        "account": account,
+        "has_filters": any(values.get(k) for k in values if k not in ("state", "sort")),
+        "can_decide": request.user.has_perm("requests_app.decide_request"),
+    }
+    if not htmx:
+        context["saved_views"] = SavedView.objects.filter(
+            Q(owner=request.user) | Q(shared=True)
+        ).select_related("owner")
+    return render(request, "requests_app/list.html", context, partial="results")
+
+
+@require_POST
+@permission_required("run_sync")
+def start_sync(request: HttpRequest) -> HttpResponse:
+    sid = account_sid(request)
+    kind = SyncRun.Kind.OPEN if request.POST.get("kind") == "open" else SyncRun.Kind.FULL
+    try:
+        sync.start_in_background(sid, kind, user=request.user)
+    except sync.SyncAlreadyRunning:
+        messages.info(request, "A sync is already running; its progress is shown below.")
+    if request.htmx:
+        return sync_status(request)
+    return redirect("requests:list")
+
+
+@require_GET
+def sync_status(request: HttpRequest) -> HttpResponse:
+    """The progress bar (polled while a sync runs) or the 'synced N minutes ago' line."""
+    sid = account_sid(request)
+    account = account_with_sync(sid)
+    run = SyncRun.objects.filter(account_sid=sid).exclude(kind=SyncRun.Kind.ONE).first()
+    response = render(
+        request,
+        "requests_app/list.html",
+        {"account": account, "run": run, "status_only": True},
+        partial="sync_status",
+    )
+    was_running = request.GET.get("was") == "running"
+    if was_running and not account.syncing:
+        # The sync just finished: let the list refresh itself.
+        trigger_client_event(response, "tvr:synced")
+    return response
+
+
+def queue_counts(request: HttpRequest) -> dict[str, int]:
+    return queues.queue_counts(account_sid(request), request.user)

@@ -1,0 +1,274 @@
+"""Team work: claim, release, assign, comment, bulk reject, saved views, audit, team page."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from requests_app import decisions, queues, reports
+from requests_app.forms import BulkRejectForm, CommentForm, SavedViewForm
+from requests_app.models import AuditEvent, SavedView, TrackingValueRequest
+
+from .common import account_sid, back_to, get_request_or_404, permission_required, render
+from .detail import TEMPLATE as DETAIL
+from .detail import _after_decision, detail_context
+
+
+def _queue_action(request: HttpRequest, impact_id: str, action) -> HttpResponse:
+    tvr = get_request_or_404(request, impact_id)
+    confirm = request.POST.get("confirm") == "1"
+    try:
+        action(tvr, confirm)
+    except queues.HeldByOther as held:
+        if request.htmx:
+            return render(
+                request,
+                DETAIL,
+                detail_context(request, tvr, held_by=held.holder, confirm_action="claim"),
+                partial="decision",
+            )
+        response = render(
+            request,
+            DETAIL,
+            detail_context(request, tvr, held_by=held.holder, confirm_action="claim"),
+        )
+        response.status_code = 409
+        return response
+    except queues.QueueError as error:
+        messages.error(request, error.message)
+    if request.htmx:
+        return _after_decision(request, tvr)
+    return back_to(request, "requests:detail", tvr.impact_id)
+
+
+@require_POST
+@permission_required("claim_request")
+def claim(request: HttpRequest, impact_id: str) -> HttpResponse:
+    def act(tvr, confirm):
+        queues.claim(request=tvr, user=request.user, confirm=confirm)
+        messages.success(request, f"You hold request {tvr.impact_id}.")
+
+    return _queue_action(request, impact_id, act)
+
+
+@require_POST
+@permission_required("claim_request")
+def release(request: HttpRequest, impact_id: str) -> HttpResponse:
+    def act(tvr, confirm):
+        queues.release(request=tvr, user=request.user, confirm=confirm)
+        messages.success(request, f"Request {tvr.impact_id} is back in the unassigned queue.")
+
+    return _queue_action(request, impact_id, act)
+
+
+@require_POST
+@permission_required("claim_request")
+def assign(request: HttpRequest, impact_id: str) -> HttpResponse:
+    def act(tvr, confirm):
+        to = get_user_model().objects.filter(pk=request.POST.get("to") or 0).first()
+        if to is None:
+            raise queues.QueueError("Choose a teammate to assign it to.")
+        queues.assign(request=tvr, to=to, user=request.user, confirm=confirm)
+        messages.success(request, f"Assigned to {to.get_username()}.")
+
+    return _queue_action(request, impact_id, act)
+
+
+@require_POST
+@permission_required("comment_request")
+def comment(request: HttpRequest, impact_id: str) -> HttpResponse:
+    tvr = get_request_or_404(request, impact_id)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            queues.comment(request=tvr, user=request.user, body=form.cleaned_data["body"])
+        except queues.QueueError as error:
+            messages.error(request, error.message)
+    else:
+        messages.error(request, "A comment needs some text (up to 4,000 characters).")
+    if request.htmx:
+        return render(request, DETAIL, detail_context(request, tvr), partial="timeline")
+    return redirect("requests:detail", tvr.impact_id)
+
+
+@require_POST
+@permission_required("decide_request")
+def bulk_reject(request: HttpRequest) -> HttpResponse:
+    """Reject several open requests: one confirmation, one decision and audit event each."""
+    form = BulkRejectForm(request.POST)
+    ids = [i for i in request.POST.getlist("ids") if i.strip()][:200]
+    if not ids or not form.is_valid():
+        messages.error(request, "Select at least one open request to reject.")
+        return back_to(request, "requests:list")
+    rows = TrackingValueRequest.objects.for_account(account_sid(request)).filter(impact_id__in=ids)
+    done, problems = 0, []
+    for tvr in rows:
+        try:
+            decisions.reject(
+                request=tvr,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                confirm=request.POST.get("confirm") == "1",
+            )
+            done += 1
+        except (decisions.DecisionError, queues.QueueError) as error:
+            problems.append(f"{tvr.impact_id}: {error.message}")
+    if done:
+        messages.success(request, f"Rejected {done} request{'s' if done != 1 else ''}.")
+    for problem in problems[:10]:
+        messages.warning(request, problem)
+    response = back_to(request, "requests:list")
+    if request.htmx:
+        from django_htmx.http import HttpResponseClientRefresh
+
+        return HttpResponseClientRefresh()
+    return response
+
+
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        can_share = request.user.has_perm("requests_app.claim_request")
+        SavedView.objects.update_or_create(
+            owner=request.user,
+            name=data["name"],
+            defaults={"query": data["query"].lstrip("?"), "shared": data["shared"] and can_share},
+        )
+        messages.success(request, f"Saved view “{data['name']}”.")
+        return redirect(f"{_list_url()}?{data['query'].lstrip('?')}")
+    messages.error(request, "Give the view a name (up to 80 characters).")
+    return redirect("requests:list")
+
+
+@require_POST
+def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=view_id)
+    if view.owner_id != request.user.pk and not request.user.has_perm("requests_app.export_audit"):
+        raise PermissionDenied("Only its owner can delete a saved view.")
+    view.delete()
+    messages.success(request, f"Deleted saved view “{view.name}”.")
+    return redirect("requests:list")
+
+
+def _list_url() -> str:
+    from django.urls import reverse
+
+    return reverse("requests:list")
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+class AuditFilterForm(forms.Form):
+    person = forms.CharField(required=False, max_length=150)
+    action = forms.CharField(required=False, max_length=32)
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", "Any outcome"), *AuditEvent.Outcome.choices]
+    )
+    account = forms.CharField(required=False, max_length=64)
+    request_id = forms.CharField(label="Request", required=False, max_length=32)
+    since = forms.DateField(required=False)
+    until = forms.DateField(required=False)
+
+
+def audit_events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+    form = AuditFilterForm(request.GET)
+    form.is_valid()
+    data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors and v}
+    events = AuditEvent.objects.all()
+    if "person" in data:
+        events = events.filter(actor_name=data["person"])
+    if "action" in data:
+        events = events.filter(action=data["action"])
+    if "outcome" in data:
+        events = events.filter(outcome=data["outcome"])
+    if "account" in data:
+        events = events.filter(account_sid=data["account"])
+    if "request_id" in data:
+        events = events.filter(request_impact_id=data["request_id"])
+    zone = timezone.get_current_timezone()
+    if "since" in data:
+        events = events.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
+    if "until" in data:
+        events = events.filter(created_at__lte=datetime.combine(data["until"], time.max, zone))
+    return form, events
+
+
+@require_GET
+@permission_required("view_auditevent")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form, events = audit_events(request)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        events = events.filter(id__lt=int(before))
+    page = list(events.order_by("-id")[:101])
+    more = len(page) > 100
+    page = page[:100]
+    params = request.GET.copy()
+    params.pop("before", None)
+    context = {
+        "form": form,
+        "events": page,
+        "next_before": page[-1].pk if more else None,
+        "export_query": params.urlencode(),
+        "can_export": request.user.has_perm("requests_app.export_audit"),
+        "actions": [
+            "approve",
+            "reject",
+            "approve_queued",
+            "reject_queued",
+            "approve_undone",
+            "reject_undone",
+            "claim",
+            "release",
+            "assign",
+            "comment",
+            "sync",
+            "sign_in",
+            "sign_in_failed",
+            "sign_out",
+        ],
+    }
+    return render(request, "requests_app/audit.html", context, partial="events")
+
+
+@require_GET
+@permission_required("export_audit")
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    _, events = audit_events(request)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(
+        reports.audit_csv(events), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="tvr-audit-{stamp}.csv"'
+    return response
+
+
+@require_GET
+def team(request: HttpRequest) -> HttpResponse:
+    sid = account_sid(request)
+    days = 30
+    since = timezone.now() - timedelta(days=days)
+    stats = reports.reviewer_stats(sid, since=since)
+    ages = reports.open_by_age(sid)
+    context = {
+        "days": days,
+        "stats": stats,
+        "decision_bars": reports.bars([(s.name, s.total) for s in stats]),
+        "ages": ages,
+        "age_bars": reports.bars(ages),
+        "median_hours": reports.median_decision_hours(sid, since=since),
+        "audit_link": "?" + urlencode({"since": since.date().isoformat()}),
+    }
+    return render(request, "requests_app/team.html", context)

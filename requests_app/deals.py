@@ -131,7 +131,9 @@ def _sentence(deal: Deal) -> str:
         amount = format_money(deal.rebate)
         core = f"{amount} rebate{on}" if amount else f"Rebate{on}"
     else:
-        core = f"{describe_discount(deal)}{on}"
+        discount = describe_discount(deal)
+        # "20% off the entire store" reads better than "20% off on the entire store".
+        core = f"{discount} {scope}" if scope and discount.endswith(" off") else f"{discount}{on}"
         core = core[0].upper() + core[1:]
     extras = []
     if deal.minimum_purchase:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("r/<str:impact_id>/assign/", team.assign, name="assign"),
     path("r/<str:impact_id>/comment/", team.comment, name="comment"),
     path("bulk-reject/", team.bulk_reject, name="bulk_reject"),
+    path("views/", lists.saved_views, name="saved_views"),
     path("views/save/", team.save_view, name="save_view"),
     path("views/<int:view_id>/delete/", team.delete_view, name="delete_view"),
     path("audit/", team.audit_log, name="audit"),

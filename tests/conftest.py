@@ -23,6 +23,11 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     # Decisions are sent at once unless a test is about the Undo window.
     django_settings.TVR_DECISION_DELAY_SECONDS = 0
+    # Tests render pages without running collectstatic first.
+    django_settings.STORAGES = {
+        **django_settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture
@@ -108,5 +113,20 @@ def make_request(db, sandbox_sid) -> Callable[..., TrackingValueRequest]:
         sid = account_sid or sandbox_sid
         sync.store(sid, [item], fetched_at=timezone.now())
         return TrackingValueRequest.objects.get(account_sid=sid, impact_id=item.id)
+
+    return make
+
+
+@pytest.fixture
+def live_request(db, sandbox_sid) -> Callable[..., TrackingValueRequest]:
+    """A request the in-process sandbox holds and the cache has synced: approvals really go out."""
+    from requests_app.sandbox.seed import row_for
+
+    def make(**overrides: Any) -> TrackingValueRequest:
+        payload = wire_request(**overrides)
+        row_for(sandbox_sid, payload).save()
+        item = impact.TrackingValueRequest.parse(payload)
+        sync.store(sandbox_sid, [item], fetched_at=timezone.now())
+        return TrackingValueRequest.objects.get(account_sid=sandbox_sid, impact_id=item.id)
 
     return make

@@ -86,11 +86,10 @@ def detail_context(
         form = approval_form(tvr, request.GET if "check" in request.GET else None)
     check = None
     if tvr.request_type == "PROMOCODE_TRACKING" and form is not None:
-        source = (
-            form.data
-            if form.is_bound
-            else {"promo_code": form.initial.get("promo_code", ""), "match_mode": "LI"}
-        )
+        if form.is_bound:
+            source = form.data.dict() if hasattr(form.data, "dict") else dict(form.data)
+        else:
+            source = {"promo_code": form.initial.get("promo_code", ""), "match_mode": "LI"}
         check = _code_check(tvr, {**source, "samples": request.GET.get("samples", "")})
     others = (
         TrackingValueRequest.objects.for_account(tvr.account_sid)

@@ -101,11 +101,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "has_filters": any(values.get(k) for k in values if k not in ("state", "sort")),
         "can_decide": request.user.has_perm("requests_app.decide_request"),
     }
-    if not htmx:
-        context["saved_views"] = SavedView.objects.filter(
-            Q(owner=request.user) | Q(shared=True)
-        ).select_related("owner")
     return render(request, "requests_app/list.html", context, partial="results")
+
+
+@require_GET
+def saved_views(request: HttpRequest) -> HttpResponse:
+    """The user's and the team's saved views (loaded after the list, to keep the list lean)."""
+    views = SavedView.objects.filter(Q(owner=request.user) | Q(shared=True)).select_related("owner")
+    return render(request, "requests_app/saved_views.html", {"saved_views": views}, partial="views")
 
 
 @require_POST
@@ -118,13 +121,17 @@ def start_sync(request: HttpRequest) -> HttpResponse:
     except sync.SyncAlreadyRunning:
         messages.info(request, "A sync is already running; its progress is shown below.")
     if request.htmx:
-        return sync_status(request)
+        return _sync_status(request)
     return redirect("requests:list")
 
 
 @require_GET
 def sync_status(request: HttpRequest) -> HttpResponse:
     """The progress bar (polled while a sync runs) or the 'synced N minutes ago' line."""
+    return _sync_status(request)
+
+
+def _sync_status(request: HttpRequest) -> HttpResponse:
     sid = account_sid(request)
     account = account_with_sync(sid)
     run = SyncRun.objects.filter(account_sid=sid).exclude(kind=SyncRun.Kind.ONE).first()

@@ -1,0 +1,486 @@
+"""The review pages: list (plain and htmx), detail, approve and reject by type, team actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from requests_app.models import AuditEvent, Decision, TrackingValueRequest
+from requests_app.sandbox.models import SandboxRequest
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def as_alice(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def promo(live_request, **overrides):
+    return live_request(RequestType="PROMOCODE_TRACKING", **overrides)
+
+
+def url_request(live_request, **overrides):
+    return live_request(
+        RequestType="BRANDED_URL_TRACKING",
+        PromoCodes=[],
+        UniqueUrls=[{"Id": "1", "Url": "https://www.acme.example/p/x"}],
+        **overrides,
+    )
+
+
+def phone_request(live_request, **overrides):
+    return live_request(
+        RequestType="PHONE_NUMBER_TRACKING",
+        PromoCodes=[],
+        PhoneNumbers=[{"Id": "1", "AssignedPhoneNumberId": "", "AssignedPhoneNumber": ""}],
+        **overrides,
+    )
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def test_every_page_needs_a_login(client, make_request):
+    tvr = make_request()
+    for url in (
+        reverse("requests:list"),
+        reverse("requests:detail", args=[tvr.impact_id]),
+        reverse("requests:audit"),
+        reverse("requests:team"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_is_our_own(client):
+    response = client.get(reverse("login"))
+    assert b"TVR Dashboard" in response.content and b'name="password"' in response.content
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+def test_list_shows_open_requests_with_columns(as_alice, make_request):
+    make_request(MediaPartnerName="Trail Deals Weekly", DealName="Spring Sale", DealId="3001")
+    make_request(State="APPROVED", MediaPartnerName="Approved Partner")
+    response = as_alice.get(reverse("requests:list"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Trail Deals Weekly" in body and "Spring Sale" in body
+    assert 'title="Approved Partner"' not in body  # the Open tab is the default
+    assert response["Vary"].count("HX-Request") == 1 or "HX-Request" in response["Vary"]
+
+
+def test_htmx_filter_returns_only_the_results_partial(as_alice, make_request):
+    make_request(RequestType="BRANDED_URL_TRACKING", MediaPartnerName="Url Partner", PromoCodes=[])
+    make_request(MediaPartnerName="Code Partner")
+    response = as_alice.get(
+        reverse("requests:list"), {"request_type": "BRANDED_URL_TRACKING"}, **HTMX
+    )
+    body = response.content.decode()
+    assert '<div id="results"' in body and "<html" not in body
+    assert "Url Partner" in body and "Code Partner" not in body
+
+
+def test_history_restore_gets_the_full_page(as_alice, make_request):
+    make_request()
+    response = as_alice.get(
+        reverse("requests:list"), **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert b"<html" in response.content
+
+
+@pytest.mark.parametrize(
+    ("params", "shown", "hidden"),
+    [
+        ({"state": "APPROVED"}, "Yes Approved", "Open One"),
+        ({"state": "all"}, "Yes Approved", "nothing-hidden"),
+        ({"q": "open one"}, "Open One", "Yes Approved"),
+        ({"partner": "2552842"}, "Open One", "Other Partner"),
+        ({"campaign": "1000"}, "Open One", "Other Partner"),
+        ({"queue": "overdue"}, "Late One", "Open One"),
+    ],
+)
+def test_filters(as_alice, make_request, params, shown, hidden):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_request(MediaPartnerName="Open One")
+    make_request(MediaPartnerName="Yes Approved", State="APPROVED")
+    make_request(MediaPartnerName="Other Partner", MediaPartnerId="77", CampaignId="1001")
+    make_request(
+        MediaPartnerName="Late One", DateNeeded=(timezone.now() - timedelta(days=2)).isoformat()
+    )
+    body = as_alice.get(reverse("requests:list"), params).content.decode()
+    assert shown in body
+    assert hidden not in body
+
+
+def test_state_tabs_count_under_the_filters(as_alice, make_request):
+    make_request(MediaPartnerName="Zebra")
+    make_request(MediaPartnerName="Zebra", State="DECLINED")
+    make_request(MediaPartnerName="Yak")
+    body = as_alice.get(reverse("requests:list"), {"q": "zebra"}, **HTMX).content.decode()
+    assert 'Open <span class="count">1</span>' in body
+    assert 'Declined <span class="count">1</span>' in body
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        {"state": "NOPE", "campaign": "x", "partner": "-1", "needed_from": "2026-13-45"},
+        {"sort": "drop table", "after": "!!!", "before": "eyJ4Ijox"},
+        {"q": "%_\\" * 30, "deal": "9" * 40},
+    ],
+)
+def test_garbage_query_strings_never_500(as_alice, make_request, garbage):
+    make_request()
+    assert as_alice.get(reverse("requests:list"), garbage).status_code == 200
+
+
+def test_keyset_pages_walk_every_row_once(as_alice, make_request):
+    for n in range(120):
+        make_request(MediaPartnerName=f"P{n:03d}")
+    seen, params = [], {"sort": "partner"}
+    while True:
+        response = as_alice.get(reverse("requests:list"), params)
+        page = response.context["page"]
+        seen += [r.media_partner_name for r in page.rows]
+        if not page.next_cursor:
+            break
+        params = {"sort": "partner", "after": page.next_cursor}
+    assert seen == [f"P{n:03d}" for n in range(120)]
+    back = as_alice.get(reverse("requests:list"), {"sort": "partner", "before": page.prev_cursor})
+    assert [r.media_partner_name for r in back.context["page"].rows] == seen[50:100]
+
+
+def test_empty_cache_says_run_a_sync(as_alice):
+    body = as_alice.get(reverse("requests:list")).content.decode()
+    assert "No requests yet" in body
+
+
+def test_no_matches_offers_to_clear_filters(as_alice, make_request):
+    make_request()
+    body = as_alice.get(reverse("requests:list"), {"q": "zzzzzz"}).content.decode()
+    assert "No requests match" in body and "Clear filters" in body
+
+
+def test_list_shows_the_holder(as_alice, make_request, bob):
+    tvr = make_request()
+    TrackingValueRequest.objects.filter(pk=tvr.pk).update(assigned_to=bob)
+    assert "bob" in as_alice.get(reverse("requests:list")).content.decode()
+
+
+def test_list_query_count_is_constant(as_alice, make_request, django_assert_max_num_queries):
+    for _ in range(60):
+        make_request()
+    as_alice.get(reverse("requests:list"))  # warm the choices cache
+    with django_assert_max_num_queries(6):
+        as_alice.get(reverse("requests:list"))
+    with django_assert_max_num_queries(5):
+        as_alice.get(reverse("requests:list"), {"q": "trail"}, **HTMX)
+
+
+# --- the detail page ------------------------------------------------------------------------
+
+
+def test_detail_shows_fields_deal_and_escapes_partner_text(as_alice, make_request):
+    tvr = make_request(
+        AdditionalInstructions='<script>alert("x")</script>',
+        MediaPartnerName="<b>Bold</b>",
+        DealId="3001",
+        DealName="Spring Sale",
+        DealType="GENERAL_SALE",
+        DealScope="ENTIRE_STORE",
+        DealState="ACTIVE",
+        DiscountType="PERCENT",
+        DiscountPercent="20",
+    )
+    body = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
+    assert "<script>alert" not in body and "<b>Bold</b>" not in body
+    assert "20% off the entire store." in body
+    assert "in 3 days" in body
+
+
+def test_detail_of_another_account_is_404(as_alice, make_request):
+    tvr = make_request(account_sid="IROTHER")
+    assert as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("maker", "field"),
+    [(promo, "promo_code"), (url_request, "url_id"), (phone_request, "assigned_phone_number_id")],
+)
+def test_approve_form_fields_follow_the_type(as_alice, live_request, maker, field):
+    tvr = maker(live_request)
+    body = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
+    assert f'name="{field}"' in body
+    for other in {"promo_code", "url_id", "assigned_phone_number_id"} - {field}:
+        assert f'name="{other}"' not in body
+
+
+def test_promo_code_prefills_from_request_then_deal_default(as_alice, live_request):
+    asked = promo(live_request)
+    unasked = promo(
+        live_request,
+        PromoCodes=[{"Id": "1", "RequestedPromoCode": "", "ApprovedPromoCode": ""}],
+        DealDefaultPromoCode="DEALCODE",
+    )
+    assert (
+        'value="TRAIL20"'
+        in as_alice.get(reverse("requests:detail", args=[asked.impact_id])).content.decode()
+    )
+    assert (
+        'value="DEALCODE"'
+        in as_alice.get(reverse("requests:detail", args=[unasked.impact_id])).content.decode()
+    )
+
+
+def test_code_check_partial_tests_samples_and_warns_of_other_partners(
+    as_alice, live_request, make_request
+):
+    make_request(
+        State="APPROVED",
+        MediaPartnerId="999",
+        MediaPartnerName="Rival",
+        PromoCodes=[{"Id": "1", "RequestedPromoCode": "TRAIL20", "ApprovedPromoCode": "TRAIL20"}],
+    )
+    tvr = promo(live_request)
+    url = reverse("requests:detail", args=[tvr.impact_id])
+    body = as_alice.get(
+        url,
+        {
+            "check": 1,
+            "promo_code": "TRAIL[0-9]+",
+            "match_mode": "RE",
+            "samples": "TRAIL20\ntrail20",
+        },
+        **HTMX,
+    ).content.decode()
+    assert '<div id="code-check"' in body and "<html" not in body
+    assert "<code>TRAIL20</code> matches" in body
+    assert "<code>trail20</code> does not match" in body  # RE is case-sensitive
+    assert "Rival" in body
+
+
+def test_code_check_works_without_javascript(as_alice, live_request):
+    tvr = promo(live_request)
+    body = as_alice.get(
+        reverse("requests:detail", args=[tvr.impact_id]),
+        {"check": 1, "promo_code": "abc", "match_mode": "LI", "samples": "ABC"},
+    ).content.decode()
+    assert "<html" in body and "<code>ABC</code> matches" in body
+
+
+def test_approve_promo_code_plain_post_redirects_and_updates_row(as_alice, live_request):
+    tvr = promo(live_request)
+    response = as_alice.post(
+        reverse("requests:approve", args=[tvr.impact_id]),
+        {"promo_code": "TRAIL20", "credit_policy": "WINNER", "match_mode": "LI"},
+    )
+    assert response.status_code == 302
+    tvr.refresh_from_db()
+    assert tvr.state == "APPROVED" and tvr.approved_value == "TRAIL20"
+    sandbox = SandboxRequest.objects.get(impact_id=int(tvr.impact_id))
+    assert sandbox.payload["PromoCodes"][0]["CreditPolicy"] == "WINNER"
+    page = as_alice.get(response["Location"]).content.decode()
+    assert "Approved" in page and "sent to impact.com" in page
+
+
+def test_approve_branded_url_over_htmx_returns_decision_fragment(as_alice, live_request):
+    tvr = url_request(live_request)
+    response = as_alice.post(
+        reverse("requests:approve", args=[tvr.impact_id]), {"url_id": "42"}, **HTMX
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<section id="decision"' in body and "<html" not in body
+    assert "tvr:decided" in response["HX-Trigger"]
+    tvr.refresh_from_db()
+    assert tvr.state == "APPROVED"
+
+
+def test_approve_phone_number(as_alice, live_request):
+    tvr = phone_request(live_request)
+    as_alice.post(
+        reverse("requests:approve", args=[tvr.impact_id]), {"assigned_phone_number_id": "7"}
+    )
+    tvr.refresh_from_db()
+    assert tvr.state == "APPROVED"
+
+
+@pytest.mark.parametrize(
+    ("maker", "data", "message"),
+    [
+        (
+            promo,
+            {"promo_code": "(", "credit_policy": "ALWAYS", "match_mode": "RE"},
+            "does not compile",
+        ),
+        (promo, {"promo_code": "", "credit_policy": "ALWAYS", "match_mode": "LI"}, "required"),
+        (
+            promo,
+            {"promo_code": "X", "credit_policy": "SOMETIMES", "match_mode": "LI"},
+            "valid choice",
+        ),
+        (url_request, {"url_id": "-3"}, "greater than or equal to 1"),
+        (url_request, {"url_id": "abc"}, "whole number"),
+        (phone_request, {"assigned_phone_number_id": "0"}, "greater than or equal to 1"),
+    ],
+)
+def test_bad_approvals_are_refused_here_first(as_alice, live_request, maker, data, message):
+    tvr = maker(live_request)
+    response = as_alice.post(reverse("requests:approve", args=[tvr.impact_id]), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Decision.objects.exists()
+    assert SandboxRequest.objects.get(impact_id=int(tvr.impact_id)).state == "NEW"
+
+
+def test_impact_refusal_is_shown_verbatim_and_audited(as_alice, live_request, make_request):
+    SandboxRequest.objects.all()  # the sandbox refuses codes held by another partner
+    other = promo(live_request, MediaPartnerId="999")
+    as_alice.post(
+        reverse("requests:approve", args=[other.impact_id]),
+        {"promo_code": "MINE", "credit_policy": "WINNER", "match_mode": "LI"},
+    )
+    tvr = promo(live_request)
+    response = as_alice.post(
+        reverse("requests:approve", args=[tvr.impact_id]),
+        {"promo_code": "MINE", "credit_policy": "WINNER", "match_mode": "LI"},
+        follow=True,
+    )
+    assert "already assigned to another partner" in response.content.decode()
+    tvr.refresh_from_db()
+    assert tvr.state == "NEW"
+    event = AuditEvent.objects.filter(request_impact_id=tvr.impact_id, action="approve").get()
+    assert event.outcome == "conflict" and event.response_status == 400
+
+
+def test_reject_with_reason(as_alice, live_request):
+    tvr = promo(live_request)
+    response = as_alice.post(
+        reverse("requests:reject", args=[tvr.impact_id]),
+        {"reason_text": "Not our audience"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    tvr.refresh_from_db()
+    assert tvr.state == "DECLINED"
+    assert Decision.objects.get(request=tvr).reason == "Not our audience"
+
+
+def test_decided_request_offers_no_actions(as_alice, make_request):
+    tvr = make_request(State="APPROVED")
+    body = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
+    assert 'id="approve-form"' not in body and "Reject…" not in body
+    assert "Approved" in body
+
+
+def test_second_approve_is_told_who_decided(as_alice, client, bob, live_request):
+    tvr = promo(live_request)
+    data = {"promo_code": "TRAIL20", "credit_policy": "WINNER", "match_mode": "LI"}
+    as_alice.post(reverse("requests:approve", args=[tvr.impact_id]), data)
+    client.force_login(bob)
+    response = client.post(reverse("requests:approve", args=[tvr.impact_id]), data, follow=True)
+    assert "alice already approved this request" in response.content.decode()
+    assert Decision.objects.filter(request=tvr).count() == 1
+
+
+def test_acting_on_a_request_held_by_someone_else_asks_first(as_alice, bob, live_request):
+    tvr = url_request(live_request)
+    TrackingValueRequest.objects.filter(pk=tvr.pk).update(assigned_to=bob)
+    url = reverse("requests:approve", args=[tvr.impact_id])
+    response = as_alice.post(url, {"url_id": "5"})
+    assert response.status_code == 409
+    assert "bob</strong> is working on this request" in response.content.decode()
+    as_alice.post(url, {"url_id": "5", "confirm": "True"})
+    decision = Decision.objects.get(request=tvr)
+    assert decision.overrode_holder == "bob"
+
+
+def test_undo_inside_the_window(as_alice, live_request, settings):
+    settings.TVR_DECISION_DELAY_SECONDS = 30
+    tvr = url_request(live_request)
+    as_alice.post(reverse("requests:approve", args=[tvr.impact_id]), {"url_id": "5"})
+    decision = Decision.objects.get(request=tvr)
+    assert decision.status == "queued"
+    page = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
+    assert "Undo" in page
+    as_alice.post(reverse("requests:undo", args=[tvr.impact_id, decision.pk]))
+    decision.refresh_from_db()
+    assert decision.status == "undone"
+    assert SandboxRequest.objects.get(impact_id=int(tvr.impact_id)).state == "NEW"
+
+
+# --- team actions ---------------------------------------------------------------------------
+
+
+def test_claim_release_and_comment(as_alice, make_request):
+    tvr = make_request()
+    as_alice.post(reverse("requests:claim", args=[tvr.impact_id]))
+    tvr.refresh_from_db()
+    assert tvr.assigned_to.username == "alice"
+    as_alice.post(reverse("requests:comment", args=[tvr.impact_id]), {"body": "<i>on it</i>"})
+    body = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
+    assert "&lt;i&gt;on it&lt;/i&gt;" in body and "claimed it" in body
+    as_alice.post(reverse("requests:release", args=[tvr.impact_id]))
+    tvr.refresh_from_db()
+    assert tvr.assigned_to is None
+
+
+def test_bulk_reject_one_decision_and_audit_event_each(as_alice, live_request):
+    rows = [promo(live_request) for _ in range(3)]
+    response = as_alice.post(
+        reverse("requests:bulk_reject"), {"ids": [r.impact_id for r in rows], "reason": "Spam"}
+    )
+    assert response.status_code == 302
+    assert set(TrackingValueRequest.objects.values_list("state", flat=True)) == {"DECLINED"}
+    assert AuditEvent.objects.filter(action="reject", outcome="success").count() == 3
+
+
+def test_saved_view_round_trip(as_alice):
+    as_alice.post(
+        reverse("requests:save_view"),
+        {"name": "Late codes", "query": "queue=overdue", "shared": "on"},
+    )
+    body = as_alice.get(reverse("requests:saved_views"), **HTMX).content.decode()
+    assert "Late codes" in body and "queue=overdue" in body
+
+
+def test_sync_button_starts_a_sync_for_admins(client, admin, live_request):
+    live_request()
+    client.force_login(admin)
+    response = client.post(reverse("requests:sync"), **HTMX)
+    assert response.status_code == 200
+    assert 'id="sync-status"' in response.content.decode()
+
+
+def test_audit_page_filters_and_csv_export(client, admin, live_request):
+    tvr = url_request(live_request, AdditionalInstructions="=cmd")
+    client.force_login(admin)
+    client.post(
+        reverse("requests:approve", args=[tvr.impact_id]), {"url_id": "5", "note": "=SUM(1)"}
+    )
+    page = client.get(reverse("requests:audit"), {"action": "approve"}).content.decode()
+    assert tvr.impact_id in page
+    response = client.get(reverse("requests:audit_export"), {"action": "approve"})
+    csv_text = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"].startswith("text/csv")
+    lines = csv_text.strip().splitlines()
+    assert len(lines) == 2 and tvr.impact_id in lines[1]
+
+
+def test_team_page_draws_charts_with_numbers(client, admin, live_request):
+    tvr = url_request(live_request)
+    client.force_login(admin)
+    client.post(reverse("requests:approve", args=[tvr.impact_id]), {"url_id": "5"})
+    body = client.get(reverse("requests:team")).content.decode()
+    assert "<svg" in body and "ada" in body

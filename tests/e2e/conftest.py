@@ -1,0 +1,99 @@
+"""Browser tests: Playwright drives Debian's Chromium against the live test server.
+
+They skip (saying why) where Chromium or Playwright is missing, except in CI, where
+TVR_E2E_REQUIRED=1 turns a missing browser into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from requests_app import impact, roles, sync
+from requests_app.sandbox import seed
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls here are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "correct-horse-battery"
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("TVR_E2E_REQUIRED") == "1":
+        pytest.fail(f"Browser tests are required here but cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    executable = shutil.which("chromium")
+    if not executable:
+        _missing("Debian's chromium is not installed (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def seeded(transactional_db, settings) -> str:
+    """The sandbox seeded and synced into the cache, plus one user per role."""
+    sid = settings.IMPACT_SANDBOX_ACCOUNT_SID
+    seed.seed(sid, count=150, seed=3)
+    sync.store(sid, impact.get_client().list_requests(), fetched_at=timezone.now())
+    roles.ensure_roles()
+    for name, role in (("vera", roles.VIEWER), ("alice", roles.REVIEWER), ("ada", roles.ADMIN)):
+        user = User.objects.create_user(name, password=PASSWORD)
+        user.groups.add(Group.objects.get(name=role))
+    return sid
+
+
+@pytest.fixture
+def sign_in(browser, live_server, seeded):
+    contexts = []
+
+    def login(username: str, *, javascript: bool = True):
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900},
+            java_script_enabled=javascript,
+            accept_downloads=True,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button.primary")
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    yield login
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    """Save a screenshot when TVR_E2E_SCREENSHOTS names a folder (to look at, not to assert)."""
+    folder = os.environ.get("TVR_E2E_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)

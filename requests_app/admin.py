@@ -50,7 +50,7 @@ class TrackingValueRequestAdmin(ReadOnlyAdmin):
         "date_needed",
         "assigned_to",
     ]
-    list_filter = ["state", "request_type", "campaign_name", "deal_state", "is_gone"]
+    list_filter = ["state", "request_type", "campaign_name", "deal_state", "is_gone", "date_needed"]
     search_fields = [
         "impact_id",
         "media_partner_name",

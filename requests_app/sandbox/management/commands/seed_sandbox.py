@@ -27,10 +27,14 @@ class Command(BaseCommand):
         self, *args, count: int, seed: int, reset: bool, if_empty: bool, account: str, **options
     ) -> None:
         existing = SandboxRequest.objects.filter(account_sid=account).count()
+        quiet = options.get("verbosity", 1) == 0
         if if_empty and existing and not reset:
             self.stdout.write(
                 f"Sandbox already holds {existing} requests for {account}; left as is."
             )
             return
         total = seeding.seed(account, count=count, seed=seed, reset=reset)
-        self.stdout.write(self.style.SUCCESS(f"Sandbox now holds {total} requests for {account}."))
+        if not quiet:
+            self.stdout.write(
+                self.style.SUCCESS(f"Sandbox now holds {total} requests for {account}.")
+            )

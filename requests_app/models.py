@@ -130,6 +130,11 @@ class TrackingValueRequest(models.Model):
             models.Index(fields=["account_sid", "campaign_name"], name="tvr_campaign_name"),
             models.Index(fields=["account_sid", "media_partner_name"], name="tvr_partner_name"),
             models.Index(fields=["assigned_to", "state"], name="tvr_assignee"),
+            # Tab and queue counts read only this index (index-only scans, no table rows).
+            models.Index(
+                fields=["account_sid", "is_gone", "state", "date_needed", "assigned_to"],
+                name="tvr_counts",
+            ),
         ]
         permissions = [
             ("decide_request", "Can approve and reject tracking value requests"),

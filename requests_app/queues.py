@@ -62,7 +62,7 @@ def queue_counts(account_sid: str, user: Any) -> dict[str, int]:
     filters = _queue_filters(user)
     return TrackingValueRequest.objects.filter(
         account_sid=account_sid, state="NEW", is_gone=False
-    ).aggregate(**{name: Count("pk", filter=q) for name, q in filters.items()})
+    ).aggregate(**{name: Count("state", filter=q) for name, q in filters.items()})
 
 
 def _require(user: Any, perm: str, what: str) -> None:

@@ -74,7 +74,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
     rows = TrackingValueRequest.objects.for_account(sid).live()
     tabs_base = filtered(rows, {**values, "state": "all", "queue": ""}, request.user)
     counts = tabs_base.aggregate(
-        all=Count("pk"), **{code: Count("pk", filter=Q(state=code)) for code, _ in STATE_TABS[:4]}
+        all=Count("state"),
+        **{code: Count("state", filter=Q(state=code)) for code, _ in STATE_TABS[:4]},
     )
     _, column, descending = SORTS[form.active_sort]
     page = keyset_page(

@@ -228,7 +228,7 @@ def send(decision: Decision, *, approval: impact.Approval | None = None) -> Deci
             client.reject(request.impact_id)
     except impact.ImpactError as error:
         _record_failure(decision, error)
-        refreshed = _refresh_quietly(request, client)
+        refreshed = refresh_quietly(request, client)
         raise ImpactFailed(_failure_message(decision, error, refreshed), error=error) from None
     finally:
         sync.note_rate_limit(request.account_sid, client.last_rate_limit)
@@ -239,7 +239,7 @@ def send(decision: Decision, *, approval: impact.Approval | None = None) -> Deci
         decision.response_status = 200
         decision.save(update_fields=["status", "finished_at", "response_status"])
         _audit(decision, AuditEvent.Outcome.SUCCESS, status=200, message="OK")
-    if _refresh_quietly(request, client) is None:
+    if refresh_quietly(request, client) is None:
         sync.mark_decided(request, DECIDED_STATE[decision.action])
     return decision
 
@@ -289,8 +289,8 @@ def _record_failure(decision: Decision, error: impact.ImpactError) -> None:
         )
 
 
-def _refresh_quietly(
-    request: TrackingValueRequest, client: impact.ImpactClient
+def refresh_quietly(
+    request: TrackingValueRequest, client: impact.ImpactClient | None = None
 ) -> TrackingValueRequest | None:
     """Re-read the request so the page shows the truth; a failure here changes nothing."""
     try:

@@ -11,18 +11,6 @@ from django.db import close_old_connections, connections
 
 from . import api
 
-_STATUS_TEXT = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-
 
 def application(environ: dict, start_response) -> Iterable[bytes]:
     close_old_connections()
@@ -44,9 +32,7 @@ def application(environ: dict, start_response) -> Iterable[bytes]:
         # Each request runs on its own thread: give its connection back.
         connections.close_all()
     reply.headers["Content-Length"] = str(len(reply.body))
-    start_response(
-        f"{reply.status} {_STATUS_TEXT.get(reply.status, '')}", list(reply.headers.items())
-    )
+    start_response(f"{reply.status} {reply.reason}", list(reply.headers.items()))
     return [reply.body]
 
 

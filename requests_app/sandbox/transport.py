@@ -44,24 +44,11 @@ class SandboxAdapter(BaseAdapter):
         response.encoding = "utf-8"
         response.url = request.url
         response.request = request
-        response.reason = _REASONS.get(reply.status, "")
+        response.reason = reply.reason
         return response
 
     def close(self) -> None:
         pass
-
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 def in_process_session() -> requests.Session:

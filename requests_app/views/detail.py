@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from django.contrib import messages
@@ -12,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import deals, decisions, impact, queues, sync
+from requests_app import deals, decisions, impact, queues
 from requests_app.forms import (
     CREDIT_POLICY_HELP,
     MATCH_MODE_HELP,
@@ -192,7 +191,7 @@ def _decide(
             **{f"{action}_form": form, "confirm_action": action},
         )
     except decisions.AlreadyDecided as error:
-        sync_quietly(tvr)
+        decisions.refresh_quietly(tvr)
         messages.warning(request, error.message)
     except decisions.DecisionError as error:
         messages.error(request, error.message)
@@ -207,12 +206,7 @@ def _decide(
             )
         else:
             messages.success(request, f"{verb} sent to impact.com.")
-    return _after_decision(request, get_object_or_404(TrackingValueRequest, pk=tvr.pk))
-
-
-def sync_quietly(tvr: TrackingValueRequest) -> None:
-    with contextlib.suppress(impact.ImpactError):
-        sync.refresh_one(tvr.account_sid, tvr.impact_id, retries=0)
+    return _after_decision(request, tvr)
 
 
 @require_POST

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import queues, sync
+from requests_app import sync
 from requests_app.forms import SORTS, STATE_TABS, FilterForm, filtered
 from requests_app.models import Account, SavedView, SyncRun, TrackingValueRequest
 from requests_app.paging import keyset_page
@@ -147,7 +147,3 @@ def _sync_status(request: HttpRequest) -> HttpResponse:
         # The sync just finished: let the list refresh itself.
         trigger_client_event(response, "tvr:synced")
     return response
-
-
-def queue_counts(request: HttpRequest) -> dict[str, int]:
-    return queues.queue_counts(account_sid(request), request.user)

@@ -11,8 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from requests_app import decisions, queues, reports
 from requests_app.forms import BulkRejectForm, CommentForm, SavedViewForm
@@ -126,12 +128,9 @@ def bulk_reject(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Rejected {done} request{'s' if done != 1 else ''}.")
     for problem in problems[:10]:
         messages.warning(request, problem)
-    response = back_to(request, "requests:list")
     if request.htmx:
-        from django_htmx.http import HttpResponseClientRefresh
-
         return HttpResponseClientRefresh()
-    return response
+    return back_to(request, "requests:list")
 
 
 @require_POST
@@ -146,7 +145,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
             defaults={"query": data["query"].lstrip("?"), "shared": data["shared"] and can_share},
         )
         messages.success(request, f"Saved view “{data['name']}”.")
-        return redirect(f"{_list_url()}?{data['query'].lstrip('?')}")
+        return redirect(f"{reverse('requests:list')}?{data['query'].lstrip('?')}")
     messages.error(request, "Give the view a name (up to 80 characters).")
     return redirect("requests:list")
 
@@ -159,12 +158,6 @@ def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     view.delete()
     messages.success(request, f"Deleted saved view “{view.name}”.")
     return redirect("requests:list")
-
-
-def _list_url() -> str:
-    from django.urls import reverse
-
-    return reverse("requests:list")
 
 
 # --- audit ------------------------------------------------------------------------------------

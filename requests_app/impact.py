@@ -761,7 +761,7 @@ class ImpactClient:
                 raise Unavailable(
                     f"impact.com answered {status} with a body that is not JSON.", status=status
                 ) from None
-        message, errors = _error_message(response)
+        message, errors = _error_message(response, hide=self.session.auth[1])
         if status == 429:
             retry_after = _retry_after(response.headers.get("Retry-After"))
             wait = f" Try again in {retry_after:g} seconds." if retry_after is not None else ""
@@ -829,19 +829,27 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _error_message(response: requests.Response) -> tuple[str, tuple[FieldError, ...]]:
-    """impact.com's own Message and field Errors; nothing from a non-JSON error page."""
+def _error_message(response: requests.Response, *, hide: str) -> tuple[str, tuple[FieldError, ...]]:
+    """impact.com's own Message and field Errors; nothing from a non-JSON error page.
+
+    A server that echoes the credentials back must not carry the token into our messages,
+    pages, logs or audit trail: `hide` is cut out of every text taken from the answer.
+    """
     try:
         body = response.json()
     except ValueError:
         return "", ()
     if not isinstance(body, Mapping):
         return "", ()
+
+    def text(value: Any) -> str:
+        return _text(value).replace(hide, "[hidden]") if hide else _text(value)
+
     errors = tuple(
-        FieldError(field=_text(e.get("Field")), message=_text(e.get("Message")))
+        FieldError(field=text(e.get("Field")), message=text(e.get("Message")))
         for e in _records(body.get("Errors"))
     )
-    return _text(body.get("Message")).strip()[:500], errors
+    return text(body.get("Message")).strip()[:500], errors
 
 
 # --- configuration ----------------------------------------------------------------------------

@@ -570,6 +570,7 @@ class ImpactClient:
         read_retries: int = 3,
         max_retry_wait: float = 60.0,
         page_size: int = 1000,
+        max_body_bytes: int = 64 * 2**20,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -583,6 +584,7 @@ class ImpactClient:
         self.read_retries = read_retries
         self.max_retry_wait = max_retry_wait
         self.page_size = page_size
+        self.max_body_bytes = max_body_bytes
         self.sleep = sleep
         self.last_rate_limit: RateLimit | None = None
         self.session = session or requests.Session()
@@ -715,6 +717,25 @@ class ImpactClient:
                 logger.info("impact.com %s %s could not connect; trying once more", method, path)
         raise AssertionError("unreachable")
 
+    def _read_body(self, response: requests.Response) -> None:
+        """Read the whole answer, but refuse one larger than max_body_bytes (a runaway page)."""
+        limit = self.max_body_bytes
+        declared = _int(response.headers.get("Content-Length"))
+        body = bytearray()
+        if declared is None or declared <= limit:
+            for chunk in response.iter_content(1 << 16):
+                body += chunk
+                if len(body) > limit:
+                    break
+        if len(body) > limit or (declared or 0) > limit:
+            response.close()
+            raise Unavailable(
+                f"impact.com sent an answer larger than {limit / 2**20:g} MiB; it was not read.",
+                status=response.status_code,
+                maybe_sent=True,
+            )
+        response._content = bytes(body)
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_wait else None
@@ -731,8 +752,9 @@ class ImpactClient:
     ) -> Any:
         try:
             response = self.session.request(
-                method, self._url(path), params=params, data=data, timeout=timeout
+                method, self._url(path), params=params, data=data, timeout=timeout, stream=True
             )
+            self._read_body(response)
         except requests.exceptions.ConnectTimeout:
             raise Unavailable("impact.com could not be reached (connection timed out).") from None
         except requests.exceptions.Timeout:

@@ -243,6 +243,25 @@ def test_non_json_200_is_unavailable(client):
 
 
 @responses.activate
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_runaway_answer_is_refused_not_loaded(client, declared):
+    huge = page([wire_request() for _ in range(40)], 1, 1)
+    responses.get(LIST, json=huge, auto_calculate_content_length=declared)
+    client.read_retries = 0
+    client.max_body_bytes = 10_000
+    with pytest.raises(impact.Unavailable, match="larger than") as caught:
+        list(client.list_requests())
+    assert caught.value.status == 200
+
+
+@responses.activate
+def test_an_answer_within_the_limit_is_read_whole(client):
+    responses.get(LIST, json=page([wire_request() for _ in range(2)], 1, 1))
+    client.max_body_bytes = 100_000
+    assert len(list(client.list_requests())) == 2
+
+
+@responses.activate
 def test_reads_retry_429_and_5xx_honouring_retry_after(client):
     responses.get(f"{LIST}/1", status=429, headers={"Retry-After": "3"}, json={})
     responses.get(f"{LIST}/1", status=503, json={})

@@ -61,3 +61,55 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+@pytest.mark.django_db
+def test_partner_text_is_inert_on_every_page(client, admin, make_request):
+    tvr = make_request(
+        MediaPartnerName=f"Partner {HOSTILE}",
+        CampaignName=f"Campaign {HOSTILE}",
+        AdditionalInstructions=f"Please {HOSTILE}",
+        UniqueUrls=[{"Id": "5", "Url": f"javascript:alert(3)//{HOSTILE}"}],
+        DealId="3001",
+        DealName=f"Deal {HOSTILE}",
+        DealDescription=f"Describe {HOSTILE}",
+        DealProducts=[{"ProductName": f"Tent {HOSTILE}", "ProductImageURL": "javascript:alert(4)"}],
+        BogoBuyImageUrl='https://cdn.example/x.png" onerror="alert(5)',
+    )
+    client.force_login(admin)
+    client.post(reverse("requests:comment", args=[tvr.impact_id]), {"body": f"Note {HOSTILE}"})
+    bodies = {
+        "list": client.get(reverse("requests:list")),
+        "partial": client.get(reverse("requests:list"), {"q": "partner"}, HTTP_HX_REQUEST="true"),
+        "detail": client.get(reverse("requests:detail", args=[tvr.impact_id])),
+        "audit": client.get(reverse("requests:audit")),
+    }
+    # (The CSV export's formula neutralising: tests/test_reports.py.)
+    for where, response in bodies.items():
+        html = response.content.decode()
+        assert "&lt;script&gt;alert(1)" in html or where == "audit", where
+        assert "<script>alert" not in html and "<img src=x" not in html, where
+        assert not re.search(r"""(src|href)=["']?javascript:""", html, re.I), where
+        assert 'onerror="alert(5)' not in html, where
+
+
+@pytest.mark.django_db
+def test_every_url_needs_a_login_for_every_method(client, make_request):
+    from django.urls import get_resolver
+
+    tvr = make_request()
+    args = {"impact_id": tvr.impact_id, "decision_id": 1, "view_id": 1}
+    patterns = get_resolver().url_patterns
+    app = next(p for p in patterns if getattr(p, "app_name", None) == "requests")
+    assert len(app.url_patterns) >= 18
+    for pattern in app.url_patterns:
+        names = pattern.pattern.regex.groupindex
+        url = reverse(f"requests:{pattern.name}", kwargs={k: args[k] for k in names})
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code in (302, 405), (url, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith(reverse("login")), url

@@ -41,6 +41,7 @@ class SandboxAdapter(BaseAdapter):
         response.status_code = reply.status
         response.headers = CaseInsensitiveDict(reply.headers)
         response._content = reply.body
+        response._content_consumed = True
         response.encoding = "utf-8"
         response.url = request.url
         response.request = request

@@ -26,6 +26,8 @@ _ADMIN = [
     "requests_app.export_audit",
     "requests_app.add_account",
     "requests_app.change_account",
+    "requests_app.add_rejectionreason",
+    "requests_app.change_rejectionreason",
     "auth.view_user",
     "auth.add_user",
     "auth.change_user",

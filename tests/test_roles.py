@@ -17,6 +17,7 @@ ACTIONS = {
     "sync": ("requests:sync", False, {}),
     "audit_export": ("requests:audit_export", False, None),
     "audit_page": ("requests:audit", False, None),
+    "keep_reasons": ("requests:reasons", False, {"label": "Expired deal"}),
 }
 ALLOWED = {
     "viewer": {"audit_page"},

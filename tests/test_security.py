@@ -101,7 +101,7 @@ def test_every_url_needs_a_login_for_every_method(client, make_request):
     from django.urls import get_resolver
 
     tvr = make_request()
-    args = {"impact_id": tvr.impact_id, "decision_id": 1, "view_id": 1}
+    args = {"impact_id": tvr.impact_id, "decision_id": 1, "view_id": 1, "reason_id": 1}
     patterns = get_resolver().url_patterns
     app = next(p for p in patterns if getattr(p, "app_name", None) == "requests")
     assert len(app.url_patterns) >= 18

@@ -1,4 +1,5 @@
-"""Team work: claim, release, assign, comment, bulk reject, saved views, audit, team page."""
+"""Team work: claim, release, assign, comment, bulk reject, saved views, rejection reasons,
+audit, team page."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from requests_app import decisions, queues, reports
 from requests_app.forms import BulkRejectForm, CommentForm, SavedViewForm
-from requests_app.models import AuditEvent, SavedView, TrackingValueRequest
+from requests_app.models import AuditEvent, RejectionReason, SavedView, TrackingValueRequest
 
 from .common import account_sid, back_to, get_request_or_404, permission_required, render
 from .detail import TEMPLATE as DETAIL
@@ -158,6 +159,59 @@ def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     view.delete()
     messages.success(request, f"Deleted saved view “{view.name}”.")
     return redirect("requests:list")
+
+
+# --- rejection reasons ------------------------------------------------------------------------
+
+
+class ReasonForm(forms.ModelForm):
+    class Meta:
+        model = RejectionReason
+        fields = ["label"]
+        labels = {"label": "New reason"}
+
+
+@permission_required("change_rejectionreason")
+def reasons(request: HttpRequest) -> HttpResponse:
+    """The short list of reasons reviewers pick from when rejecting; the admin keeps it."""
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.save(commit=False)
+        reason.position = RejectionReason.objects.count() + 1
+        reason.save()
+        messages.success(request, f"Added the reason “{reason.label}”.")
+        return redirect("requests:reasons")
+    response = render(
+        request,
+        "requests_app/reasons.html",
+        {"form": form, "reasons": RejectionReason.objects.all()},
+    )
+    if form.errors:
+        response.status_code = 400
+    return response
+
+
+@require_POST
+@permission_required("change_rejectionreason")
+def change_reason(request: HttpRequest, reason_id: int) -> HttpResponse:
+    """Hide or show a reason, or move it up or down the list (decisions keep their text)."""
+    reason = get_object_or_404(RejectionReason, pk=reason_id)
+    move = request.POST.get("move")
+    if move in ("up", "down"):
+        ordered = list(RejectionReason.objects.all())
+        at = ordered.index(reason)
+        to = at - 1 if move == "up" else at + 1
+        if 0 <= to < len(ordered):
+            ordered[at], ordered[to] = ordered[to], ordered[at]
+        for position, each in enumerate(ordered, start=1):
+            each.position = position
+        RejectionReason.objects.bulk_update(ordered, ["position"])
+    else:
+        reason.active = not reason.active
+        reason.save(update_fields=["active"])
+        shown = "offered again" if reason.active else "hidden from the reject form"
+        messages.success(request, f"“{reason.label}” is {shown}.")
+    return redirect("requests:reasons")
 
 
 # --- audit ------------------------------------------------------------------------------------

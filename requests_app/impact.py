@@ -15,6 +15,7 @@ errors, within a bound. Approve and reject are retried only when the connection 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -23,11 +24,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 
 import tvr_dashboard
 
@@ -174,17 +177,40 @@ def _strings(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def _storable(value: Any) -> Any:
-    """The value as any database can keep it: NaN/Infinity (which Python's JSON parser
-    accepts) made null, and NUL characters (which PostgreSQL refuses) removed."""
+def _storable(value: Any) -> tuple[Any, str]:
+    """The value as any database can keep it, and its canonical JSON text (sorted keys).
+
+    NaN/Infinity (which Python's JSON parser accepts) become null and NUL characters (which
+    PostgreSQL refuses) are removed. Nearly every answer is already clean: one C-speed encode
+    proves it and is kept (the sync hashes and stores that text); only a payload that fails
+    the proof is walked value by value.
+    """
+    try:
+        blob = canonical_json(value, allow_nan=False)
+    except (TypeError, ValueError):
+        blob = "\\u0000"
+    if "\\u0000" not in blob:
+        return value, blob
+    clean = _scrubbed(value)
+    return clean, canonical_json(clean)
+
+
+def canonical_json(value: Any, *, allow_nan: bool = True) -> str:
+    """Sorted keys, no ASCII escaping: the one text a payload's hash is taken over."""
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan, cls=DjangoJSONEncoder
+    )
+
+
+def _scrubbed(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, str):
         return value.replace("\x00", "")
     if isinstance(value, Mapping):
-        return {_storable(str(k)): _storable(v) for k, v in value.items()}
+        return {_scrubbed(str(k)): _scrubbed(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_storable(v) for v in value]
+        return [_scrubbed(v) for v in value]
     return value
 
 
@@ -332,14 +358,20 @@ class Deal:
         }
     )  # fmt: skip
 
+    @staticmethod
+    def columns(raw: Mapping[str, Any]) -> tuple[int | None, str, str, str] | None:
+        """The deal's id, name, type and state (the list's columns) without parsing the rest;
+        None when no deal is attached (id, name and type empty)."""
+        deal_id, name = _int(raw.get("DealId")), _text(raw.get("DealName"))
+        kind = _text(raw.get("DealType")).upper()
+        if deal_id is None and not name and not kind:
+            return None
+        return deal_id, name, kind, _text(raw.get("DealState")).upper()
+
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Deal | None:
         """The request's deal, or None when no deal is attached (id, name and type empty)."""
-        if (
-            _int(raw.get("DealId")) is None
-            and not _text(raw.get("DealName"))
-            and not _text(raw.get("DealType"))
-        ):
+        if cls.columns(raw) is None:
             return None
         g = raw.get
         return cls(
@@ -404,10 +436,10 @@ class TrackingValueRequest:
     date_completed: datetime | None
     additional_instructions: str
     processing_comments: str
-    deal: Deal | None
     uri: str
     extra: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw_json: str = field(default="", repr=False, compare=False)
 
     FIELDS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -422,7 +454,7 @@ class TrackingValueRequest:
     def parse(cls, raw: Mapping[str, Any]) -> TrackingValueRequest:
         if not isinstance(raw, Mapping) or _text(raw.get("Id")).strip() == "":
             raise Unavailable("impact.com sent a tracking value request without an Id.")
-        clean = _storable(raw)
+        clean, blob = _storable(raw)
         g = clean.get
         known = cls.FIELDS | Deal.FIELDS
         return cls(
@@ -442,11 +474,16 @@ class TrackingValueRequest:
             date_completed=_datetime(g("DateCompleted")),
             additional_instructions=_text(g("AdditionalInstructions")),
             processing_comments=_text(g("ProcessingComments")),
-            deal=Deal.parse(clean),
             uri=_text(g("Uri")),
             extra={k: v for k, v in clean.items() if k not in known},
             raw=clean,
+            raw_json=blob,
         )
+
+    @cached_property
+    def deal(self) -> Deal | None:
+        """Parsed on first use: a sync needs only `Deal.columns`, the detail page all of it."""
+        return Deal.parse(self.raw)
 
     @property
     def is_open(self) -> bool:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -23,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from requests_app import impact
@@ -79,8 +77,7 @@ class PageCounts:
 
 
 def payload_hash(raw: Any) -> str:
-    blob = json.dumps(raw, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(impact.canonical_json(raw).encode()).hexdigest()
 
 
 def _first_value(item: impact.TrackingValueRequest, *, approved: bool) -> str:
@@ -105,12 +102,12 @@ def _fits(number: int | None, maximum: int, minimum: int) -> int | None:
 
 def search_text(item: impact.TrackingValueRequest) -> str:
     """What free-text search looks through, casefolded once here instead of on every query."""
-    deal = item.deal
+    deal = impact.Deal.columns(item.raw)
     parts = [
         item.id,
         item.media_partner_name,
         item.campaign_name,
-        deal.name if deal else "",
+        deal[1] if deal else "",
         *(code.requested_code for code in item.promo_codes),
         *(code.approved_code for code in item.promo_codes),
         item.additional_instructions,
@@ -120,9 +117,14 @@ def search_text(item: impact.TrackingValueRequest) -> str:
 
 def row_values(item: impact.TrackingValueRequest, *, seen_at: datetime) -> dict[str, Any]:
     """The cache columns for one impact.com request."""
-    deal = item.deal
-    raw = dict(item.raw)
-    return {
+    return _row(item, seen_at)[0]
+
+
+def _row(item: impact.TrackingValueRequest, seen_at: datetime) -> tuple[dict[str, Any], str]:
+    """The cache columns, and the payload as the JSON text both the hash and the column use."""
+    deal_id, deal_name, deal_type, deal_state = impact.Deal.columns(item.raw) or (None, "", "", "")
+    blob = item.raw_json or impact.canonical_json(item.raw)
+    values = {
         "campaign_id": _fits(item.campaign_id, BIGINT_MAX, -BIGINT_MAX),
         "campaign_name": item.campaign_name[:255],
         "media_partner_id": _fits(item.media_partner_id, BIGINT_MAX, -BIGINT_MAX),
@@ -133,20 +135,21 @@ def row_values(item: impact.TrackingValueRequest, *, seen_at: datetime) -> dict[
         "date_placed": item.date_placed,
         "date_needed": item.date_needed,
         "date_completed": item.date_completed,
-        "deal_id": _fits(deal.id, BIGINT_MAX, -BIGINT_MAX) if deal else None,
-        "deal_name": deal.name[:255] if deal else "",
-        "deal_type": deal.type[:32] if deal else "",
-        "deal_state": deal.state[:16] if deal else "",
+        "deal_id": _fits(deal_id, BIGINT_MAX, -BIGINT_MAX),
+        "deal_name": deal_name[:255],
+        "deal_type": deal_type[:32],
+        "deal_state": deal_state[:16],
         "requested_value": _first_value(item, approved=False)[:500],
         "approved_value": _first_value(item, approved=True)[:500],
         "additional_instructions": item.additional_instructions,
         "search_text": search_text(item),
-        "payload": raw,
-        "payload_hash": payload_hash(raw),
+        "payload": item.raw,
+        "payload_hash": hashlib.sha256(blob.encode()).hexdigest(),
         "last_seen_at": seen_at,
         "fetched_at": seen_at,
         "is_gone": False,
     }
+    return values, blob
 
 
 def store(
@@ -164,10 +167,10 @@ def store(
             .filter(account_sid=account_sid, impact_id__in=list(by_id))
             .values_list("impact_id", "payload_hash", "fetched_at", "is_gone")
         }
-        rows: list[TrackingValueRequest] = []
+        rows: list[tuple[str, dict[str, Any], str]] = []
         touch: list[str] = []
         for impact_id, item in by_id.items():
-            values = row_values(item, seen_at=fetched_at)
+            values, blob = _row(item, fetched_at)
             known = existing.get(impact_id)
             if known is None:
                 counts.created += 1
@@ -180,22 +183,65 @@ def store(
                 continue
             else:
                 counts.updated += 1
-            rows.append(
-                TrackingValueRequest(account_sid=account_sid, impact_id=impact_id, **values)
-            )
+            rows.append((impact_id, values, blob))
         if rows:
-            TrackingValueRequest.objects.bulk_create(
-                rows,
-                batch_size=500,
-                update_conflicts=True,
-                unique_fields=["account_sid", "impact_id"],
-                update_fields=UPSERT_FIELDS,
-            )
+            _upsert(account_sid, rows, fetched_at)
         if touch:
             TrackingValueRequest.objects.filter(
                 account_sid=account_sid, impact_id__in=touch
             ).update(last_seen_at=fetched_at, fetched_at=fetched_at)
     return counts
+
+
+def _upsert(
+    account_sid: str, rows: list[tuple[str, dict[str, Any], str]], seen_at: datetime
+) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE, many rows per statement, on SQLite and PostgreSQL.
+
+    bulk_create(update_conflicts=True) writes the same SQL, but compiling it prepares every
+    value of every row through its field, which cost more than the download itself; here the
+    few column kinds are adapted directly and the payload goes in as the JSON text already
+    made for its hash.
+    """
+    connection = connections[TrackingValueRequest.objects.db]
+    ops = connection.ops
+    meta = TrackingValueRequest._meta
+    columns = ["account_sid", "impact_id", "first_seen_at", *UPSERT_FIELDS]
+    stamps = {"first_seen_at", "last_seen_at", "fetched_at"}  # the page's seen_at, adapted once
+    dates = [
+        i
+        for i, name in enumerate(columns)
+        if meta.get_field(name).get_internal_type() == "DateTimeField" and name not in stamps
+    ]
+    seen = ops.adapt_datetimefield_value(seen_at)
+    payload_at, last_seen_at, fetched_at = map(
+        columns.index, ("payload", "last_seen_at", "fetched_at")
+    )
+    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    placeholders = ", ".join(
+        "%s" + json_cast if i == payload_at else "%s" for i in range(len(columns))
+    )
+    per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(columns)))
+    table, quote = meta.db_table, ops.quote_name
+    # Identifiers come from the model, every value is a parameter.
+    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608
+    tail = (
+        f" ON CONFLICT ({quote('account_sid')}, {quote('impact_id')}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in UPSERT_FIELDS)
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params: list[Any] = []
+            for impact_id, values, blob in batch:
+                row = [account_sid, impact_id, seen, *(values[f] for f in UPSERT_FIELDS)]
+                row[payload_at] = blob
+                row[last_seen_at] = row[fetched_at] = seen
+                for i in dates:
+                    row[i] = ops.adapt_datetimefield_value(row[i])
+                params += row
+            values_sql = ", ".join([f"({placeholders})"] * len(batch))
+            cursor.execute(head + values_sql + tail, params)
 
 
 # --- running a sync ---------------------------------------------------------------------------

@@ -628,6 +628,11 @@ class ImpactClient:
         self.session.auth = (account_sid, auth_token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
 
+    @property
+    def over_network(self) -> bool:
+        """True unless this is the in-process sandbox (which answers from our own database)."""
+        return self.base_url != IN_PROCESS_SANDBOX_URL
+
     def __repr__(self) -> str:  # never show the token
         return f"<ImpactClient {self.account_sid} at {self.base_url}>"
 

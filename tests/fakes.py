@@ -19,12 +19,15 @@ class FakeImpact:
         fail_on_page: int | None = None,
         rate_limit: impact.RateLimit | None = None,
         approve_error: impact.ImpactError | None = None,
+        over_network: bool = False,
     ) -> None:
         self.payloads = {p["Id"]: p for p in payloads or []}
         self.page_size = page_size
         self.fail_on_page = fail_on_page
         self.last_rate_limit = rate_limit
         self.approve_error = approve_error
+        # Like a real HTTP client, lets the sync read the next page ahead in a thread.
+        self.over_network = over_network
         self.calls: list[tuple[str, Any]] = []
 
     def iter_pages(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from django.db import connection
 
 from requests_app import impact
 from requests_app.sandbox import seed
@@ -135,3 +136,80 @@ def test_curl_as_in_the_readme(server, settings, sandbox_sid):
     ).stdout
     body = json.loads(output)
     assert [item["State"] for item in body["TrackingValueRequests"]] == ["NEW"] * 5
+
+
+# --- a sync over HTTP (reading the next page ahead) through injected faults --------------------
+# On PostgreSQL only: the server thread here shares the test database, and SQLite's in-memory
+# test database locks whole tables between threads (run_sandbox's file database, in WAL mode,
+# does not). tests/test_sync.py runs every sync test through the read-ahead on both databases.
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's shared in-memory test DB locks tables"
+)
+
+
+def cached(sid: str) -> dict[str, str]:
+    from requests_app.models import TrackingValueRequest
+
+    return dict(
+        TrackingValueRequest.objects.filter(account_sid=sid, is_gone=False).values_list(
+            "impact_id", "state"
+        )
+    )
+
+
+def truth(sid: str) -> dict[str, str]:
+    """What the sandbox serves (its payloads), by request id."""
+    return {
+        str(i): payload["State"]
+        for i, payload in SandboxRequest.objects.filter(account_sid=sid).values_list(
+            "impact_id", "payload"
+        )
+    }
+
+
+@needs_postgresql
+def test_a_sync_through_5xx_and_429_ends_with_exactly_the_right_rows(server, settings, sandbox_sid):
+    from requests_app import sync
+    from requests_app.sandbox import api
+
+    api.rng.seed(3)
+    settings.IMPACT_SANDBOX_FAIL_RATE = 0.25
+    settings.IMPACT_SANDBOX_RATE_LIMIT_RATE = 0.15
+    settings.IMPACT_SANDBOX_RETRY_AFTER = 0
+    client = client_for(server, settings, read_retries=20)
+    assert client.over_network
+
+    run = sync.run_sync(sandbox_sid, client=client)
+
+    assert run.status == "succeeded", run.error
+    assert run.api_calls == run.pages_done == 10
+    assert cached(sandbox_sid) == truth(sandbox_sid)
+
+
+@needs_postgresql
+def test_a_sync_out_of_retries_records_its_error_and_keeps_whole_pages(
+    server, settings, sandbox_sid
+):
+    from requests_app import sync
+    from requests_app.sandbox import api
+
+    assert sync.run_sync(sandbox_sid, client=client_for(server, settings)).status == "succeeded"
+    before = cached(sandbox_sid)
+    for row in SandboxRequest.objects.filter(account_sid=sandbox_sid, state="NEW"):
+        row.state = row.payload["State"] = "DECLINED"  # decided in impact.com meanwhile
+        row.save()
+    api.rng.seed(5)
+    settings.IMPACT_SANDBOX_FAIL_RATE = 0.3
+
+    run = sync.run_sync(sandbox_sid, client=client_for(server, settings, read_retries=0))
+
+    assert run.status == "failed" and "impact.com" in run.error
+    assert run.pages_done < 10
+    after, now = cached(sandbox_sid), truth(sandbox_sid)
+    assert now != before
+    assert after.keys() == before.keys()  # nothing marked gone, nothing lost
+    ids = sorted(after, key=int)  # the sandbox pages in id order
+    done = run.pages_done * 100
+    assert all(after[i] == now[i] for i in ids[:done])  # pages written whole
+    assert all(after[i] == before[i] for i in ids[done:])  # the rest as it was

@@ -19,10 +19,13 @@ from tests.fakes import FakeImpact
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fake(monkeypatch) -> FakeImpact:
+@pytest.fixture(params=[False, True], ids=["page-by-page", "read-ahead"])
+def fake(monkeypatch, request) -> FakeImpact:
+    """Every sync test runs twice: fetching in the writing thread, and reading ahead in a
+    second thread as the sync does over HTTP."""
     client = FakeImpact(
-        [wire_request(State=s) for s in ["NEW"] * 5 + ["APPROVED"] * 3 + ["DECLINED"] * 2]
+        [wire_request(State=s) for s in ["NEW"] * 5 + ["APPROVED"] * 3 + ["DECLINED"] * 2],
+        over_network=request.param,
     )
     monkeypatch.setattr(impact, "get_client", lambda account_sid=None: client)
     return client
@@ -338,6 +341,8 @@ def test_two_processes_starting_a_sync_at_once_get_exactly_one(sandbox_sid):
     assert sorted(outcomes) == ["refused", "refused", "refused", "started"]
 
 
+# The reviewer acts from inside the page source, so the page source must run in this thread.
+@pytest.mark.parametrize("fake", [False], indirect=True, ids=["page-by-page"])
 def test_a_sync_that_read_a_page_before_a_decision_does_not_put_it_back_to_new(
     fake, sandbox_sid, alice
 ):

@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -43,12 +44,21 @@ class Account(models.Model):
     rate_seen_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    # Bumped in the same transaction as any change to the account's cached requests (rows,
+    # states, assignments): counts are cached under it, so no process serves stale ones.
+    data_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["sid"]
 
     def __str__(self) -> str:
         return self.name or self.sid
+
+    @classmethod
+    def changed(cls, sid: str) -> None:
+        """Record that the account's cached requests changed (see data_version)."""
+        if not cls.objects.filter(sid=sid).update(data_version=models.F("data_version") + 1):
+            cls.objects.get_or_create(sid=sid)
 
     @property
     def budget_share(self) -> float | None:
@@ -122,10 +132,18 @@ class TrackingValueRequest(models.Model):
         indexes = [
             models.Index(fields=["account_sid", "state", "date_needed"], name="tvr_state_needed"),
             models.Index(fields=["account_sid", "date_placed"], name="tvr_placed"),
+            # Type + campaign, in the list's default order: the first page stops after 51 rows.
             models.Index(
-                fields=["account_sid", "request_type", "campaign_id"], name="tvr_type_campaign"
+                fields=["account_sid", "request_type", "campaign_id", "date_needed", "id"],
+                name="tvr_type_campaign_needed",
             ),
-            models.Index(fields=["account_sid", "media_partner_id"], name="tvr_partner"),
+            # "Approved for another partner?" on the detail page: the code, case-insensitively.
+            models.Index(F("account_sid"), Upper("approved_value"), name="tvr_approved_code"),
+            # A partner's requests, newest first (the detail page's "other requests").
+            models.Index(
+                fields=["account_sid", "media_partner_id", "-date_placed"],
+                name="tvr_partner_placed",
+            ),
             models.Index(fields=["account_sid", "deal_id"], name="tvr_deal"),
             models.Index(fields=["account_sid", "campaign_name"], name="tvr_campaign_name"),
             models.Index(fields=["account_sid", "media_partner_name"], name="tvr_partner_name"),

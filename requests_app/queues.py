@@ -6,16 +6,18 @@ takes a row lock and writes its audit event in the same transaction.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from requests_app import audit
-from requests_app.models import AuditEvent, Comment, TrackingValueRequest
+from requests_app.models import Account, AuditEvent, Comment, TrackingValueRequest
 
 QUEUES = [
     ("mine", "My queue"),
@@ -57,12 +59,26 @@ def in_queue(queryset: QuerySet, name: str, user: Any) -> QuerySet:
     return queryset.filter(state="NEW", is_gone=False).filter(_queue_filters(user).get(name, Q()))
 
 
-def queue_counts(account_sid: str, user: Any) -> dict[str, int]:
-    """Every queue's count in one query."""
-    filters = _queue_filters(user)
-    return TrackingValueRequest.objects.filter(
-        account_sid=account_sid, state="NEW", is_gone=False
-    ).aggregate(**{name: Count("state", filter=q) for name, q in filters.items()})
+def queue_counts(account_sid: str, user: Any, version: int | None = None) -> dict[str, int]:
+    """Every queue's count in one query, cached under the account's data version.
+
+    The key also carries the minute, since "overdue" and "due soon" move with the clock.
+    Pass the account's data_version when it is at hand; otherwise it is read (one small query).
+    """
+    if version is None:
+        version = (
+            Account.objects.filter(sid=account_sid).values_list("data_version", flat=True).first()
+        )
+    minute = int(time.time() // 60)
+    key = f"tvr:queues:{account_sid}:{version}:{user.pk}:{minute}"
+    counts = cache.get(key)
+    if counts is None:
+        filters = _queue_filters(user)
+        counts = TrackingValueRequest.objects.filter(
+            account_sid=account_sid, state="NEW", is_gone=False
+        ).aggregate(**{name: Count("state", filter=q) for name, q in filters.items()})
+        cache.set(key, counts, 120)
+    return counts
 
 
 def _require(user: Any, perm: str, what: str) -> None:
@@ -110,6 +126,7 @@ def claim(
         took_over = _held_by_other(current, user, confirm)
         current.assigned_to, current.assigned_at = user, timezone.now()
         current.save(update_fields=["assigned_to", "assigned_at"])
+        Account.changed(current.account_sid)
         _record("claim", current, user, **({"took_over_from": took_over} if took_over else {}))
     return current
 
@@ -125,6 +142,7 @@ def release(
         took_over = _held_by_other(current, user, confirm)
         current.assigned_to, current.assigned_at = None, None
         current.save(update_fields=["assigned_to", "assigned_at"])
+        Account.changed(current.account_sid)
         _record("release", current, user, **({"released_for": took_over} if took_over else {}))
     return current
 
@@ -144,6 +162,7 @@ def assign(
             _held_by_other(current, user, confirm)
         current.assigned_to, current.assigned_at = to, timezone.now()
         current.save(update_fields=["assigned_to", "assigned_at"])
+        Account.changed(current.account_sid)
         _record("assign", current, user, to=to.get_username(), previous=previous)
     return current
 

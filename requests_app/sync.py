@@ -188,6 +188,7 @@ def store(
             rows.append((impact_id, values, blob))
         if rows:
             _upsert(account_sid, rows, fetched_at)
+            Account.changed(account_sid)
         if touch:
             TrackingValueRequest.objects.filter(
                 account_sid=account_sid, impact_id__in=touch
@@ -439,9 +440,12 @@ def _pace(rate: impact.RateLimit | None, sleep: Callable[[float], None]) -> None
 
 def _mark_gone(run: SyncRun) -> int:
     """After a complete full sync: what impact.com did not return is gone."""
-    return TrackingValueRequest.objects.filter(
+    gone = TrackingValueRequest.objects.filter(
         account_sid=run.account_sid, is_gone=False, last_seen_at__lt=run.started_at
     ).update(is_gone=True)
+    if gone:
+        Account.changed(run.account_sid)
+    return gone
 
 
 def _recheck_missing_open(run: SyncRun, client: impact.ImpactClient) -> int:
@@ -494,6 +498,7 @@ def refresh_one(
         TrackingValueRequest.objects.filter(account_sid=account_sid, impact_id=impact_id).update(
             is_gone=True, fetched_at=fetched_at
         )
+        Account.changed(account_sid)
         return None
     finally:
         note_rate_limit(account_sid, client.last_rate_limit)
@@ -552,3 +557,4 @@ def mark_decided(request: TrackingValueRequest, state: str) -> None:
     TrackingValueRequest.objects.filter(pk=request.pk, fetched_at__lt=now).update(
         state=state, date_completed=now, fetched_at=now
     )
+    Account.changed(request.account_sid)

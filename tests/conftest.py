@@ -30,6 +30,14 @@ def pytest_configure(config: pytest.Config) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache, as its database starts empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def sandbox_sid(settings) -> str:
     return settings.IMPACT_SANDBOX_ACCOUNT_SID

@@ -117,7 +117,8 @@ def test_filters(as_alice, make_request, params, shown, hidden):
     make_request(
         MediaPartnerName="Late One", DateNeeded=(timezone.now() - timedelta(days=2)).isoformat()
     )
-    body = as_alice.get(reverse("requests:list"), params).content.decode()
+    # The results only: the filter bar's choices name every partner.
+    body = as_alice.get(reverse("requests:list"), params, **HTMX).content.decode()
     assert shown in body
     assert hidden not in body
 
@@ -484,3 +485,19 @@ def test_team_page_draws_charts_with_numbers(client, admin, live_request):
     client.post(reverse("requests:approve", args=[tvr.impact_id]), {"url_id": "5"})
     body = client.get(reverse("requests:team")).content.decode()
     assert "<svg" in body and "ada" in body
+
+
+def test_cached_counts_follow_every_change_at_once(as_alice, make_request, alice):
+    from requests_app import queues
+
+    first = make_request()
+    url = reverse("requests:list")
+    body = as_alice.get(url).content.decode()
+    assert 'Open <span class="count">1</span>' in body
+    assert 'My queue <span class="count">0</span>' in body
+
+    make_request()  # a sync stored another request
+    queues.claim(request=first, user=alice)
+    body = as_alice.get(url).content.decode()
+    assert 'Open <span class="count">2</span>' in body
+    assert 'My queue <span class="count">1</span>' in body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
@@ -21,10 +23,8 @@ PAGE_SIZE = 50
 
 
 def filter_choices(account: Account) -> dict[str, list]:
-    """Campaign, partner and deal choices from the cache, recomputed after each sync."""
-    key = (
-        f"tvr:choices:{account.sid}:{account.last_synced_at and account.last_synced_at.timestamp()}"
-    )
+    """Campaign, partner and deal choices from the cache, recomputed when its data changes."""
+    key = f"tvr:choices:{account.sid}:{account.pk}:{account.data_version}"
     choices = cache.get(key)
     if choices is None:
         rows = TrackingValueRequest.objects.for_account(account.sid)
@@ -60,6 +60,30 @@ def account_with_sync(sid: str) -> Account:
     return account
 
 
+# What a list row shows and its marks need: not the payload, which is most of a row's bytes.
+LIST_COLUMNS = (
+    "account_sid", "impact_id", "media_partner_name", "campaign_name", "request_type",
+    "number_requested", "deal_name", "state", "is_gone", "date_placed", "date_needed",
+    "assigned_to__username", "campaign_id", "media_partner_id", "deal_id",
+)  # fmt: skip
+
+
+def tab_counts(account: Account, rows, values: dict, user) -> dict[str, int]:
+    """Each state tab's count under the filters, cached under the account's data version
+    (bumped with every change to its requests), so a count is never staler than the data."""
+    shown = sorted((k, v) for k, v in values.items() if k != "sort")
+    digest = hashlib.sha256(repr(shown).encode()).hexdigest()[:24]
+    key = f"tvr:tabs:{account.sid}:{account.pk}:{account.data_version}:{user.pk}:{digest}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = filtered(rows, values, user).aggregate(
+            all=Count("state"),
+            **{code: Count("state", filter=Q(state=code)) for code, _ in STATE_TABS[:4]},
+        )
+        cache.set(key, counts, 3600)
+    return counts
+
+
 @require_GET
 def request_list(request: HttpRequest) -> HttpResponse:
     sid = account_sid(request)
@@ -72,14 +96,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
     form = FilterForm(request.GET, choices=filter_choices(account))
     values = form.filters()
     rows = TrackingValueRequest.objects.for_account(sid).live()
-    tabs_base = filtered(rows, {**values, "state": "all", "queue": ""}, request.user)
-    counts = tabs_base.aggregate(
-        all=Count("state"),
-        **{code: Count("state", filter=Q(state=code)) for code, _ in STATE_TABS[:4]},
-    )
+    request.tvr_account = account  # the navigation's queue counts reuse its data version
+    counts = tab_counts(account, rows, {**values, "state": "all", "queue": ""}, request.user)
     _, column, descending = SORTS[form.active_sort]
     page = keyset_page(
-        filtered(rows, values, request.user).select_related("assigned_to"),
+        filtered(rows, values, request.user).select_related("assigned_to").only(*LIST_COLUMNS),
         column,
         descending=descending,
         after=request.GET.get("after", ""),

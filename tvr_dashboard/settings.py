@@ -147,8 +147,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["requests_app.backends.OneQueryModelBackend"]
-# Sessions are read from the cache and written through to the database: no query per page.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# REDIS_URL gives every web process and worker one shared cache (pip install ".[redis]");
+# without it each process keeps its own. Counts are cached under a version read from the
+# database, so either is correct. Sessions are read from the cache only when it is shared: a
+# per-process cache would keep a signed-out session alive in the other processes.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "requests:list"
 LOGOUT_REDIRECT_URL = "login"

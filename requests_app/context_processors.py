@@ -22,19 +22,15 @@ def role_from_perms(user: Any) -> str:
     return "no role"
 
 
-def _data_version(request: HttpRequest) -> int | None:
-    """The account's data version, when the view already loaded the account."""
-    account = getattr(request, "tvr_account", None)
-    return account.data_version if account is not None else None
-
-
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     return {
         "nav_counts": SimpleLazyObject(
-            lambda: queues.queue_counts(default_account_sid(), user, _data_version(request))
+            lambda: queues.queue_counts(
+                default_account_sid(), user, getattr(request, "tvr_account", None)
+            )
         ),
         "nav_queues": queues.QUEUES,
         "role": SimpleLazyObject(lambda: role_from_perms(user)),

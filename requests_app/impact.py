@@ -187,9 +187,9 @@ def _storable(value: Any) -> tuple[Any, str]:
     """
     try:
         blob = canonical_json(value, allow_nan=False)
-    except (TypeError, ValueError):
-        blob = "\\u0000"
-    if "\\u0000" not in blob:
+    except (TypeError, ValueError):  # NaN or Infinity, or keys that cannot be sorted
+        blob = None
+    if blob is not None and "\\u0000" not in blob:
         return value, blob
     clean = _scrubbed(value)
     return clean, canonical_json(clean)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
@@ -59,6 +61,16 @@ class Account(models.Model):
         """Record that the account's cached requests changed (see data_version)."""
         if not cls.objects.filter(sid=sid).update(data_version=models.F("data_version") + 1):
             cls.objects.get_or_create(sid=sid)
+
+    def cached[T](self, name: str, compute: Callable[[], T], *, vary: str = "") -> T:
+        """compute(), kept in the cache under this account's data version: shared by every
+        process when the cache is, and never staler than the data it was computed from."""
+        key = f"tvr:{name}:{self.sid}:{self.pk}:{self.data_version}:{vary}"
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, 3600)
+        return value
 
     @property
     def budget_share(self) -> float | None:

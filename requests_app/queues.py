@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -59,26 +58,20 @@ def in_queue(queryset: QuerySet, name: str, user: Any) -> QuerySet:
     return queryset.filter(state="NEW", is_gone=False).filter(_queue_filters(user).get(name, Q()))
 
 
-def queue_counts(account_sid: str, user: Any, version: int | None = None) -> dict[str, int]:
-    """Every queue's count in one query, cached under the account's data version.
+def queue_counts(account_sid: str, user: Any, account: Account | None = None) -> dict[str, int]:
+    """Every queue's count in one query, cached under the account's data version and the
+    minute ("overdue" and "due soon" move with the clock). Pass the account when it is at hand;
+    otherwise it is read (one small query)."""
 
-    The key also carries the minute, since "overdue" and "due soon" move with the clock.
-    Pass the account's data_version when it is at hand; otherwise it is read (one small query).
-    """
-    if version is None:
-        version = (
-            Account.objects.filter(sid=account_sid).values_list("data_version", flat=True).first()
-        )
-    minute = int(time.time() // 60)
-    key = f"tvr:queues:{account_sid}:{version}:{user.pk}:{minute}"
-    counts = cache.get(key)
-    if counts is None:
-        filters = _queue_filters(user)
-        counts = TrackingValueRequest.objects.filter(
+    def count() -> dict[str, int]:
+        return TrackingValueRequest.objects.filter(
             account_sid=account_sid, state="NEW", is_gone=False
-        ).aggregate(**{name: Count("state", filter=q) for name, q in filters.items()})
-        cache.set(key, counts, 120)
-    return counts
+        ).aggregate(**{name: Count("state", filter=q) for name, q in _queue_filters(user).items()})
+
+    account = account or Account.objects.filter(sid=account_sid).first()
+    if account is None:
+        return count()
+    return account.cached("queues", count, vary=f"{user.pk}:{int(time.time() // 60)}")
 
 
 def _require(user: Any, perm: str, what: str) -> None:
@@ -92,6 +85,13 @@ def _locked(request: TrackingValueRequest) -> TrackingValueRequest:
         .select_related("assigned_to")
         .get(pk=request.pk)
     )
+
+
+def _assign(request: TrackingValueRequest, user: Any) -> None:
+    """Hand the (locked) request to user, or to nobody; the queue counts follow."""
+    request.assigned_to, request.assigned_at = user, timezone.now() if user else None
+    request.save(update_fields=["assigned_to", "assigned_at"])
+    Account.changed(request.account_sid)
 
 
 def _record(action: str, request: TrackingValueRequest, user: Any, **detail: Any) -> None:
@@ -124,9 +124,7 @@ def claim(
         if not current.is_open:
             raise QueueError("This request is already decided; there is nothing to claim.")
         took_over = _held_by_other(current, user, confirm)
-        current.assigned_to, current.assigned_at = user, timezone.now()
-        current.save(update_fields=["assigned_to", "assigned_at"])
-        Account.changed(current.account_sid)
+        _assign(current, user)
         _record("claim", current, user, **({"took_over_from": took_over} if took_over else {}))
     return current
 
@@ -140,9 +138,7 @@ def release(
         if current.assigned_to is None:
             return current
         took_over = _held_by_other(current, user, confirm)
-        current.assigned_to, current.assigned_at = None, None
-        current.save(update_fields=["assigned_to", "assigned_at"])
-        Account.changed(current.account_sid)
+        _assign(current, None)
         _record("release", current, user, **({"released_for": took_over} if took_over else {}))
     return current
 
@@ -160,9 +156,7 @@ def assign(
         previous = current.assigned_to.get_username() if current.assigned_to else ""
         if current.assigned_to is not None and current.assigned_to.pk != to.pk:
             _held_by_other(current, user, confirm)
-        current.assigned_to, current.assigned_at = to, timezone.now()
-        current.save(update_fields=["assigned_to", "assigned_at"])
-        Account.changed(current.account_sid)
+        _assign(current, to)
         _record("assign", current, user, to=to.get_username(), previous=previous)
     return current
 

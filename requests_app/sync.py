@@ -79,7 +79,11 @@ class PageCounts:
 
 
 def payload_hash(raw: Any) -> str:
-    return hashlib.sha256(impact.canonical_json(raw).encode()).hexdigest()
+    return _digest(impact.canonical_json(raw))
+
+
+def _digest(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _first_value(item: impact.TrackingValueRequest, *, approved: bool) -> str:
@@ -146,7 +150,7 @@ def _row(item: impact.TrackingValueRequest, seen_at: datetime) -> tuple[dict[str
         "additional_instructions": item.additional_instructions,
         "search_text": search_text(item),
         "payload": item.raw,
-        "payload_hash": hashlib.sha256(blob.encode()).hexdigest(),
+        "payload_hash": _digest(blob),
         "last_seen_at": seen_at,
         "fetched_at": seen_at,
         "is_gone": False,
@@ -312,7 +316,7 @@ def execute(
         client = client or impact.get_client(run.account_sid)
         filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
         pages = _stamped_pages(client, filters, sleep)
-        if getattr(client, "over_network", False):
+        if client.over_network:
             pages = _read_ahead(pages)
         for fetched_at, page in pages:
             counts = store(run.account_sid, page.items, fetched_at=fetched_at)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from requests_app import impact, roles, sync
 from requests_app.models import TrackingValueRequest
+from tests.fakes import FakeImpact
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,6 +49,21 @@ def _person(username: str, role: str) -> User:
     user = User.objects.create_user(username, f"{username}@example.com", "correct-horse-battery")
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@pytest.fixture
+def as_alice(client, alice):
+    """The test client, signed in as a reviewer."""
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def fake(monkeypatch) -> FakeImpact:
+    """A fake impact.com behind impact.get_client, holding what a test puts in `payloads`."""
+    client = FakeImpact()
+    monkeypatch.setattr(impact, "get_client", lambda account_sid=None: client)
+    return client
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ PROMO = impact.Approval(
 
 
 @pytest.fixture
-def fake(monkeypatch) -> FakeImpact:
-    client = FakeImpact()
-    monkeypatch.setattr(impact, "get_client", lambda account_sid=None: client)
-    return client
-
-
-@pytest.fixture
 def open_request(fake, sandbox_sid) -> TrackingValueRequest:
     payload = wire_request()
     fake.payloads[payload["Id"]] = payload

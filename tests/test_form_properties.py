@@ -12,7 +12,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from requests_app import impact, sync
+from requests_app import sync
 from requests_app.forms import FilterForm, RejectForm
 from requests_app.models import RejectionReason, State, TrackingValueRequest
 from tests.conftest import wire_request
@@ -71,19 +71,6 @@ def form_data(field_names: list[str]):
     known = st.dictionaries(st.sampled_from(field_names), values, max_size=len(field_names))
     stray = st.dictionaries(any_text.filter(bool), values, max_size=2)
     return st.tuples(known, stray).map(lambda pair: {**pair[1], **pair[0]})
-
-
-@pytest.fixture
-def fake(monkeypatch) -> FakeImpact:
-    client = FakeImpact()
-    monkeypatch.setattr(impact, "get_client", lambda account_sid=None: client)
-    return client
-
-
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
 
 
 FILTER_FIELDS = [*FilterForm.base_fields, "after", "before", "page"]

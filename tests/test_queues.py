@@ -10,20 +10,12 @@ from django.utils import timezone
 from requests_app import decisions, impact, queues, sync
 from requests_app.models import AuditEvent, Decision, State
 from tests.conftest import wire_request
-from tests.fakes import FakeImpact
 
 pytestmark = pytest.mark.django_db
 
 PROMO = impact.Approval(
     request_type="PROMOCODE_TRACKING", promo_code="TRAIL20", credit_policy="WINNER", match_mode="LI"
 )
-
-
-@pytest.fixture
-def fake(monkeypatch) -> FakeImpact:
-    client = FakeImpact()
-    monkeypatch.setattr(impact, "get_client", lambda account_sid=None: client)
-    return client
 
 
 @pytest.fixture

@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def as_alice(client, alice):
-    client.force_login(alice)
-    return client
-
-
 def promo(live_request, **overrides):
     return live_request(RequestType="PROMOCODE_TRACKING", **overrides)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -24,28 +23,24 @@ PAGE_SIZE = 50
 
 def filter_choices(account: Account) -> dict[str, list]:
     """Campaign, partner and deal choices from the cache, recomputed when its data changes."""
-    key = f"tvr:choices:{account.sid}:{account.pk}:{account.data_version}"
-    choices = cache.get(key)
-    if choices is None:
-        rows = TrackingValueRequest.objects.for_account(account.sid)
-        choices = {
-            name: sorted(
-                {
-                    (i, label or str(i))
-                    for i, label in rows.filter(**{f"{column}__isnull": False})
-                    .values_list(column, label_column)
-                    .distinct()
-                },
-                key=lambda c: str(c[1]).casefold(),
-            )
-            for name, column, label_column in (
-                ("campaign", "campaign_id", "campaign_name"),
-                ("partner", "media_partner_id", "media_partner_name"),
-                ("deal", "deal_id", "deal_name"),
-            )
-        }
-        cache.set(key, choices, 3600)
-    return choices
+    rows = TrackingValueRequest.objects.for_account(account.sid)
+
+    def choices(column: str, label_column: str) -> list:
+        pairs = (
+            rows.filter(**{f"{column}__isnull": False}).values_list(column, label_column).distinct()
+        )
+        return sorted(
+            {(i, label or str(i)) for i, label in pairs}, key=lambda c: str(c[1]).casefold()
+        )
+
+    return account.cached(
+        "choices",
+        lambda: {
+            "campaign": choices("campaign_id", "campaign_name"),
+            "partner": choices("media_partner_id", "media_partner_name"),
+            "deal": choices("deal_id", "deal_name"),
+        },
+    )
 
 
 def account_with_sync(sid: str) -> Account:
@@ -69,19 +64,16 @@ LIST_COLUMNS = (
 
 
 def tab_counts(account: Account, rows, values: dict, user) -> dict[str, int]:
-    """Each state tab's count under the filters, cached under the account's data version
-    (bumped with every change to its requests), so a count is never staler than the data."""
+    """Each state tab's count under the filters (the sort does not change them)."""
     shown = sorted((k, v) for k, v in values.items() if k != "sort")
-    digest = hashlib.sha256(repr(shown).encode()).hexdigest()[:24]
-    key = f"tvr:tabs:{account.sid}:{account.pk}:{account.data_version}:{user.pk}:{digest}"
-    counts = cache.get(key)
-    if counts is None:
-        counts = filtered(rows, values, user).aggregate(
+    return account.cached(
+        "tabs",
+        lambda: filtered(rows, values, user).aggregate(
             all=Count("state"),
             **{code: Count("state", filter=Q(state=code)) for code, _ in STATE_TABS[:4]},
-        )
-        cache.set(key, counts, 3600)
-    return counts
+        ),
+        vary=f"{user.pk}:{hashlib.sha256(repr(shown).encode()).hexdigest()[:24]}",
+    )
 
 
 @require_GET
@@ -96,7 +88,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     form = FilterForm(request.GET, choices=filter_choices(account))
     values = form.filters()
     rows = TrackingValueRequest.objects.for_account(sid).live()
-    request.tvr_account = account  # the navigation's queue counts reuse its data version
+    request.tvr_account = account  # the navigation's queue counts reuse it
     counts = tab_counts(account, rows, {**values, "state": "all", "queue": ""}, request.user)
     _, column, descending = SORTS[form.active_sort]
     page = keyset_page(

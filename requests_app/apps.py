@@ -9,8 +9,9 @@ class RequestsAppConfig(AppConfig):
 
     def ready(self) -> None:
         from requests_app import signin  # noqa: F401  (connects the sign-in receivers)
-        from requests_app.roles import ensure_roles
+        from requests_app.roles import ensure_roles, watch_team_changes
         from requests_app.search import ensure_index
 
         post_migrate.connect(ensure_roles, sender=self)
         post_migrate.connect(ensure_index, sender=self)
+        watch_team_changes()

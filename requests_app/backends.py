@@ -1,15 +1,44 @@
-"""Model permissions in one query instead of two (user and group permissions together)."""
+"""Model permissions without queries of their own: read with the signed-in user, in the same
+query (every page needs both), or in one query when a user is checked some other way."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.db.models import CharField, Q, StringAgg, Value
+from django.db.models.functions import Concat
+
+
+def _names(relation: str) -> StringAgg:
+    """'app_label.codename' of every permission reached through relation, space-separated."""
+    name = Concat(
+        f"{relation}__content_type__app_label",
+        Value("."),
+        f"{relation}__codename",
+        output_field=CharField(),
+    )
+    return StringAgg(name, delimiter=Value(" "), default=Value(""))
 
 
 class OneQueryModelBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        """The user of a session and, in the same query, their group and own permissions."""
+        users = get_user_model()._default_manager.annotate(
+            group_perm_names=_names("groups__permissions"),
+            own_perm_names=_names("user_permissions"),
+        )
+        user = users.filter(pk=user_id).first()
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        if not user.is_superuser:
+            # A user without own permissions reads as '.', one per joined row: not a name.
+            names = f"{user.group_perm_names} {user.own_perm_names}".split()
+            user._perm_cache = {n for n in names if n != "."}
+        return user
+
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, FilteredRelation, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from requests_app import audit, impact, roles, sync
@@ -144,6 +145,42 @@ def send_due(now: datetime | None = None) -> int:
         status=Decision.Status.QUEUED, send_after__lte=now or timezone.now()
     ).values_list("pk", flat=True)
     return sum(send_queued(pk) is not None for pk in list(due))
+
+
+def live_and_failed(request: TrackingValueRequest) -> tuple[Decision | None, Decision | None]:
+    """The live decision, if any, and the latest failed attempt, if any, in one query."""
+    rows = (
+        Decision.objects.filter(request=request)
+        .filter(Q(status__in=Decision.LIVE) | Q(status=Decision.Status.FAILED))
+        .select_related("decided_by")
+        .order_by(Case(When(status__in=Decision.LIVE, then=0), default=1), "-created_at")[:2]
+    )
+    live = failed = None
+    for row in rows:
+        if row.status in Decision.LIVE:
+            live = row
+        elif failed is None:
+            failed = row
+    return live, failed
+
+
+def with_live_and_failed(requests: QuerySet) -> QuerySet:
+    """Each request with its live decision and latest failed attempt joined in, as
+    `live_decision` and `failed_decision` (absent when there is none): no query of their own.
+    The live one is unique per request (a constraint), so the join never repeats a request."""
+    latest_failed = (
+        Decision.objects.filter(request=OuterRef("pk"), status=Decision.Status.FAILED)
+        .order_by("-created_at")
+        .values("pk")[:1]
+    )
+    return requests.annotate(
+        live_decision=FilteredRelation(
+            "decisions", condition=Q(decisions__status__in=Decision.LIVE)
+        ),
+        failed_decision=FilteredRelation(
+            "decisions", condition=Q(decisions__pk=Subquery(latest_failed))
+        ),
+    ).select_related("live_decision__decided_by", "failed_decision__decided_by")
 
 
 def live_decision(request: TrackingValueRequest) -> Decision | None:

@@ -306,9 +306,10 @@ class RejectForm(DecisionForm):
     reason = forms.ChoiceField(label="Reason", required=False)
     reason_text = forms.CharField(label="Or in your words", required=False, max_length=200)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, labels: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        labels = RejectionReason.objects.filter(active=True).values_list("label", flat=True)
+        if labels is None:
+            labels = RejectionReason.active_labels()
         self.fields["reason"].choices = [("", "No reason given"), *((x, x) for x in labels)]
 
     def reason_value(self) -> str:

@@ -62,6 +62,12 @@ class Account(models.Model):
         if not cls.objects.filter(sid=sid).update(data_version=models.F("data_version") + 1):
             cls.objects.get_or_create(sid=sid)
 
+    @classmethod
+    def team_changed(cls) -> None:
+        """Reviewers or rejection reasons changed: what is cached under every account's data
+        version (see roles.team_choices) is computed afresh."""
+        cls.objects.update(data_version=models.F("data_version") + 1)
+
     def cached[T](self, name: str, compute: Callable[[], T], *, vary: str = "") -> T:
         """compute(), kept in the cache under this account's data version: shared by every
         process when the cache is, and never staler than the data it was computed from."""
@@ -414,6 +420,10 @@ class RejectionReason(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @classmethod
+    def active_labels(cls) -> list[str]:
+        return list(cls.objects.filter(active=True).values_list("label", flat=True))
 
 
 class SavedView(models.Model):

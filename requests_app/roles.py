@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
 VIEWER = "viewer"
 REVIEWER = "reviewer"
 ADMIN = "admin"
@@ -64,3 +66,59 @@ def role_of(user: Any) -> str | None:
         return ADMIN
     names = set(user.groups.values_list("name", flat=True))
     return next((r for r in reversed(ROLES) if r in names), None)
+
+
+# --- who can review, and the reasons they pick from -----------------------------------------
+# The detail page offers both on every view. They change rarely and through models whose
+# changes send signals, so they are cached under every account's data version and any change
+# bumps it: every process sees the change at once.
+
+
+def team_choices(account: Any) -> dict[str, list]:
+    """The reviewers a request can be assigned to, (pk, username), and the active reasons."""
+    from django.contrib.auth import get_user_model
+
+    from requests_app.models import RejectionReason
+
+    def compute() -> dict[str, list]:
+        users = get_user_model().objects.filter(
+            is_active=True, groups__permissions__codename="decide_request"
+        )
+        name = get_user_model().USERNAME_FIELD
+        return {
+            "reviewers": list(users.distinct().order_by(name).values_list("pk", name)),
+            "reasons": RejectionReason.active_labels(),
+        }
+
+    return account.cached("team", compute) if account is not None else compute()
+
+
+def _team_changed(sender: Any, **kwargs: Any) -> None:
+    from requests_app.models import Account
+
+    action = kwargs.get("action")
+    if action is not None and not action.startswith("post_"):
+        return  # m2m_changed: only once the change is made
+    fields = kwargs.get("update_fields")
+    if fields is not None and set(fields) <= {"last_login"}:
+        return  # a sign-in changes nobody's role
+    Account.team_changed()
+
+
+def watch_team_changes() -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from requests_app.models import RejectionReason
+
+    user = get_user_model()
+    for signal, sender in [
+        (post_save, user),
+        (post_delete, user),
+        (m2m_changed, user.groups.through),
+        (m2m_changed, user.user_permissions.through),
+        (m2m_changed, Group.permissions.through),
+        (post_save, RejectionReason),
+        (post_delete, RejectionReason),
+    ]:
+        signal.connect(_team_changed, sender=sender, dispatch_uid=f"team-{signal}-{sender}")

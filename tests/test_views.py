@@ -497,3 +497,101 @@ def test_cached_counts_follow_every_change_at_once(as_alice, make_request, alice
     body = as_alice.get(url).content.decode()
     assert 'Open <span class="count">2</span>' in body
     assert 'My queue <span class="count">1</span>' in body
+
+
+def test_detail_query_count_is_constant(
+    as_alice, alice, bob, make_request, django_assert_max_num_queries
+):
+    """Everything the busiest detail page shows, in at most 6 queries however much there is."""
+    from requests_app import queues
+
+    make_request(
+        State="APPROVED",
+        MediaPartnerId="999",
+        MediaPartnerName="Rival",
+        PromoCodes=[{"Id": "1", "RequestedPromoCode": "TRAIL20", "ApprovedPromoCode": "TRAIL20"}],
+    )
+    tvr = make_request()  # a promo code request asking for TRAIL20: the code check runs
+    url = reverse("requests:detail", args=[tvr.impact_id])
+
+    def add_history(n: int) -> None:
+        for i in range(n):
+            make_request()  # the same partner's other requests
+            queues.comment(request=tvr, user=alice, body=f"note number {i}")
+        Decision.objects.create(
+            request=tvr, action="approve", status="failed", decided_by=bob,
+            response_message=f"impact.com said no ({n})",
+        )  # fmt: skip
+
+    add_history(1)
+    as_alice.get(url)  # warm the cached counts and team choices
+    with django_assert_max_num_queries(6):
+        body = as_alice.get(url).content.decode()
+    assert "Already approved for another partner" in body and "Rival" in body
+    assert "impact.com said no (1)" in body and "note number 0" in body
+
+    add_history(12)
+    as_alice.get(url)
+    with django_assert_max_num_queries(6):
+        body = as_alice.get(url).content.decode()
+    assert "impact.com said no (12)" in body  # the latest failed attempt
+    assert "note number 11" in body and body.count('<blockquote class="instructions">') == 13
+    assert f'<option value="{bob.pk}"' in body  # reviewers to assign to
+
+    Decision.objects.create(request=tvr, action="approve", status="queued", decided_by=bob)
+    with django_assert_max_num_queries(6):
+        body = as_alice.get(url).content.decode()
+    assert "queued by bob" in body
+
+
+def test_team_choices_follow_role_and_reason_changes_at_once(as_alice, alice, make_request):
+    from django.contrib.auth.models import Group, User
+
+    from requests_app import roles
+    from requests_app.models import Account, RejectionReason
+
+    tvr = make_request()
+    url = reverse("requests:detail", args=[tvr.impact_id])
+    as_alice.get(url)  # cached now
+    carol = User.objects.create_user("carol")
+    assert ">carol</option>" not in as_alice.get(url).content.decode()  # no role yet
+
+    carol.groups.add(Group.objects.get(name=roles.REVIEWER))
+    assert ">carol</option>" in as_alice.get(url).content.decode()
+    carol.is_active = False
+    carol.save()
+    assert ">carol</option>" not in as_alice.get(url).content.decode()
+
+    reason = RejectionReason.objects.create(label="Code too generic")
+    assert "Code too generic" in as_alice.get(url).content.decode()
+    reason.active = False
+    reason.save()
+    assert "Code too generic" not in as_alice.get(url).content.decode()
+
+    version = Account.objects.get(sid=tvr.account_sid).data_version
+    alice.last_login = None
+    alice.save(update_fields=["last_login"])  # a sign-in is no change to the team
+    assert Account.objects.get(sid=tvr.account_sid).data_version == version
+
+
+def test_permissions_come_with_the_user_and_match_django(client, alice):
+    from django.contrib.auth import get_user
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    alice.user_permissions.add(Permission.objects.get(codename="export_audit"))
+    client.force_login(alice)
+    session = client.session
+    assert session.get("_auth_user_id")  # read the session before counting
+    request = type("R", (), {"session": session})()
+    with CaptureQueriesContext(connection) as queries:
+        user = get_user(request)
+        assert user.has_perm("requests_app.decide_request")
+        assert user.has_perm("requests_app.export_audit")
+        assert not user.has_perm("requests_app.run_sync")
+    assert len(queries) == 1  # the user and their permissions together
+    assert user.get_all_permissions() == ModelBackend().get_all_permissions(
+        type(alice).objects.get(pk=alice.pk)
+    )

@@ -7,13 +7,14 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 
-from requests_app import impact, roles
-from requests_app.models import TrackingValueRequest
+from requests_app import decisions, impact, roles
+from requests_app.models import Account, TrackingValueRequest
 
 
 def account_sid(request: HttpRequest) -> str:
@@ -21,13 +22,28 @@ def account_sid(request: HttpRequest) -> str:
     return impact.default_account_sid()
 
 
-def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueRequest:
-    """A cached request of the current account, or 404."""
-    return get_object_or_404(
-        TrackingValueRequest.objects.select_related("assigned_to"),
+def get_request_or_404(
+    request: HttpRequest, impact_id: str, *, with_decisions: bool = False
+) -> TrackingValueRequest:
+    """A cached request of the current account, or 404. Its account's id and data version
+    come in the same query (`tvr.account_now`), for what is cached under them, and with
+    `with_decisions` its live and failed decisions (see decisions.with_live_and_failed)."""
+    accounts = Account.objects.filter(sid=OuterRef("account_sid"))
+    rows = TrackingValueRequest.objects.select_related("assigned_to").annotate(
+        account_pk=Subquery(accounts.values("pk")),
+        account_version=Subquery(accounts.values("data_version")),
+    )
+    tvr = get_object_or_404(
+        decisions.with_live_and_failed(rows) if with_decisions else rows,
         account_sid=account_sid(request),
         impact_id=impact_id,
     )
+    tvr.account_now = (
+        Account(pk=tvr.account_pk, sid=tvr.account_sid, data_version=tvr.account_version)
+        if tvr.account_pk is not None
+        else None
+    )
+    return tvr
 
 
 def permission_required(perm: str) -> Callable:

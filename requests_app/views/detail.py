@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.db.models import IntegerField, OuterRef, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import deals, decisions, impact, queues
+from requests_app import deals, decisions, impact, queues, roles
 from requests_app.forms import (
     CREDIT_POLICY_HELP,
     MATCH_MODE_HELP,
@@ -49,10 +51,14 @@ def timeline(tvr: TrackingValueRequest) -> list[dict[str, Any]]:
     if tvr.date_placed:
         entries.append({"at": tvr.date_placed, "kind": "placed", "who": tvr.media_partner_name})
     entries.append({"at": tvr.first_seen_at, "kind": "synced", "who": ""})
-    comments = {c.pk: c for c in Comment.objects.filter(request=tvr).select_related("author")}
-    events = AuditEvent.objects.filter(
-        account_sid=tvr.account_sid, request_impact_id=tvr.impact_id
-    ).order_by("id")[:200]
+    # A comment event names its comment; its text comes in the same query.
+    body = Comment.objects.filter(request_id=tvr.pk, pk=OuterRef("comment_id")).values("body")
+    events = (
+        AuditEvent.objects.filter(account_sid=tvr.account_sid, request_impact_id=tvr.impact_id)
+        .alias(comment_id=Cast(KT("detail__comment"), IntegerField()))
+        .annotate(comment_body=Subquery(body[:1]))
+        .order_by("id")[:200]
+    )
     for event in events:
         entry = {
             "at": event.created_at,
@@ -60,8 +66,8 @@ def timeline(tvr: TrackingValueRequest) -> list[dict[str, Any]]:
             "who": event.actor_name,
             "event": event,
         }
-        if event.action == "comment":
-            entry["comment"] = comments.get(event.detail.get("comment"))
+        if event.action == "comment" and event.comment_body is not None:
+            entry["comment"] = event.comment_body
         entries.append(entry)
     if tvr.date_completed and not tvr.is_open:
         entries.append(
@@ -94,16 +100,16 @@ def detail_context(
         TrackingValueRequest.objects.for_account(tvr.account_sid)
         .filter(media_partner_id=tvr.media_partner_id)
         .exclude(pk=tvr.pk)
+        .only("impact_id", "request_type", "state", "date_placed", "approved_value")
         .order_by("-date_placed")[:8]
         if tvr.media_partner_id is not None
         else []
     )
-    reviewers = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__permissions__codename="decide_request")
-        .distinct()
-        .order_by("username")
-    )
+    team = roles.team_choices(getattr(tvr, "account_now", None))
+    if "decision" in overrides:  # read with the request
+        decision, failed = overrides.pop("decision"), overrides.pop("failed")
+    else:
+        decision, failed = decisions.live_and_failed(tvr)
     return {
         "tvr": tvr,
         "item": item,
@@ -114,17 +120,15 @@ def detail_context(
             date_needed=item.date_needed,
         ),
         "approve_form": form,
-        "reject_form": overrides.pop("reject_form", None) or RejectForm(),
+        "reject_form": overrides.pop("reject_form", None) or RejectForm(labels=team["reasons"]),
         "comment_form": CommentForm(),
         "check": check,
         "credit_help": CREDIT_POLICY_HELP,
-        "decision": decisions.live_decision(tvr),
-        "failed": Decision.objects.filter(request=tvr, status=Decision.Status.FAILED)
-        .select_related("decided_by")
-        .first(),
+        "decision": decision,
+        "failed": failed,
         "timeline": timeline(tvr),
         "others": others,
-        "reviewers": reviewers,
+        "reviewers": team["reviewers"],
         "can_decide": can_decide,
         "can_claim": request.user.has_perm("requests_app.claim_request"),
         "can_comment": request.user.has_perm("requests_app.comment_request"),
@@ -134,7 +138,12 @@ def detail_context(
 
 @require_GET
 def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
-    tvr = get_request_or_404(request, impact_id)
+    tvr = get_request_or_404(request, impact_id, with_decisions=True)
+    request.tvr_account = tvr.account_now  # the navigation's queue counts reuse it
+    joined = {
+        "decision": getattr(tvr, "live_decision", None),
+        "failed": getattr(tvr, "failed_decision", None),
+    }
     if request.htmx and "check" in request.GET:
         return render(
             request,
@@ -143,8 +152,8 @@ def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
             partial="code_check",
         )
     if request.htmx and request.GET.get("part") == "decision":
-        return render(request, TEMPLATE, detail_context(request, tvr), partial="decision")
-    return render(request, TEMPLATE, detail_context(request, tvr))
+        return render(request, TEMPLATE, detail_context(request, tvr, **joined), partial="decision")
+    return render(request, TEMPLATE, detail_context(request, tvr, **joined))
 
 
 def _after_decision(

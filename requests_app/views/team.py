@@ -19,7 +19,13 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from requests_app import decisions, queues, reports
 from requests_app.forms import BulkRejectForm, CommentForm, SavedViewForm
-from requests_app.models import AuditEvent, RejectionReason, SavedView, TrackingValueRequest
+from requests_app.models import (
+    Account,
+    AuditEvent,
+    RejectionReason,
+    SavedView,
+    TrackingValueRequest,
+)
 
 from .common import account_sid, back_to, get_request_or_404, permission_required, render
 from .detail import TEMPLATE as DETAIL
@@ -206,6 +212,7 @@ def change_reason(request: HttpRequest, reason_id: int) -> HttpResponse:
         for position, each in enumerate(ordered, start=1):
             each.position = position
         RejectionReason.objects.bulk_update(ordered, ["position"])
+        Account.team_changed()  # bulk_update sends no signal
     else:
         reason.active = not reason.active
         reason.save(update_fields=["active"])

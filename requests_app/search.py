@@ -2,8 +2,10 @@
 
 `search_text` (written by sync.py) holds the casefolded id, partner, campaign, deal name, codes
 and instructions. PostgreSQL searches it with LIKE through a pg_trgm GIN index; SQLite through
-an FTS5 table with the trigram tokenizer, kept in step by triggers. Terms shorter than three
-characters cannot use a trigram index and fall back to a scan of the one narrow column.
+an FTS5 table with the trigram tokenizer, kept in step by triggers. The FTS5 table keeps its own
+copy of the text: checking a candidate then reads a short row, not a whole cached request.
+FTS5 only answers a two-argument LIKE (no ESCAPE), so terms with a LIKE wildcard in them, like
+terms shorter than three characters (too short for trigrams), scan the one column instead.
 """
 
 from __future__ import annotations
@@ -23,23 +25,23 @@ POSTGRES = [
 ]
 SQLITE = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5("
-    f"search_text, content='{TABLE}', content_rowid='id', tokenize='trigram')",
+    "search_text, tokenize='trigram', detail='none')",
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_ai AFTER INSERT ON {TABLE} BEGIN "
     f"INSERT INTO {FTS}(rowid, search_text) VALUES (new.id, new.search_text); END",
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_ad AFTER DELETE ON {TABLE} BEGIN "
-    f"INSERT INTO {FTS}({FTS}, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
-    "END",
+    f"DELETE FROM {FTS} WHERE rowid = old.id; END",
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_au AFTER UPDATE OF search_text ON {TABLE} BEGIN "
-    f"INSERT INTO {FTS}({FTS}, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
-    f"INSERT INTO {FTS}(rowid, search_text) VALUES (new.id, new.search_text); END",
+    f"UPDATE {FTS} SET search_text = new.search_text WHERE rowid = old.id; END",
 ]
+SQLITE_FILL = f"INSERT INTO {FTS}(rowid, search_text) SELECT id, search_text FROM {TABLE}"
 
 
 def ensure_index(using: str = "default", **kwargs: Any) -> None:
     """Create the search index if missing (idempotent; also run after every migrate).
 
     SQLite drops a table's triggers when a migration rebuilds the table, so on SQLite this
-    recreates them and rebuilds the FTS table when they were missing.
+    recreates them and refills the FTS table when they were missing, or when it is the older
+    kind that read its text from the requests table.
     """
     connection = connections[using]
     with connection.cursor() as cursor:
@@ -48,31 +50,28 @@ def ensure_index(using: str = "default", **kwargs: Any) -> None:
                 cursor.execute(sql)
         elif connection.vendor == "sqlite":
             cursor.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
-                [f"{FTS}_a_"],
+                "SELECT name, sql FROM sqlite_master WHERE name = %s OR name LIKE %s",
+                [FTS, f"{FTS}_a_"],
             )
-            complete = cursor.fetchone()[0] == 3
+            found = dict(cursor.fetchall())
+            stale = "content=" in found.get(FTS, "") or len(found) != 4
+            if stale:
+                cursor.execute(f"DROP TABLE IF EXISTS {FTS}")
+                for name in [n for n in found if n != FTS]:
+                    cursor.execute(f"DROP TRIGGER {name}")
             for sql in SQLITE:
                 cursor.execute(sql)
-            if not complete:
-                cursor.execute(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
-
-
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+            if stale:
+                cursor.execute(SQLITE_FILL)
 
 
 def matching(queryset: QuerySet, text: str) -> QuerySet:
     """Requests whose searchable text contains every whitespace-separated term."""
     vendor = connections[queryset.db].vendor
     for term in text.casefold().split()[:8]:
-        if vendor == "sqlite" and len(term) >= 3:
+        if vendor == "sqlite" and len(term) >= 3 and not {"%", "_"} & set(term):
             queryset = queryset.filter(
-                id__in=RawSQL(
-                    f"SELECT rowid FROM {FTS} WHERE search_text LIKE %s ESCAPE '\\'",
-                    [_like_pattern(term)],
-                )
+                id__in=RawSQL(f"SELECT rowid FROM {FTS} WHERE search_text LIKE %s", [f"%{term}%"])
             )
         else:
             queryset = queryset.filter(search_text__contains=term)

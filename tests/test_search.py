@@ -85,5 +85,23 @@ def test_search_goes_through_the_index(requests):
         cursor.execute(prefix + sql, params)
         plan = " ".join(str(row) for row in cursor.fetchall())
 
-    expected = "VIRTUAL TABLE INDEX" if connection.vendor == "sqlite" else "tvr_search_trgm"
+    # On SQLite, FTS5 must take the LIKE as its constraint ("L"), not scan every row ("0:").
+    expected = "VIRTUAL TABLE INDEX 0:L" if connection.vendor == "sqlite" else "tvr_search_trgm"
     assert expected in plan
+
+
+def test_an_older_sqlite_search_table_is_replaced_and_refilled(requests):
+    if connection.vendor != "sqlite":
+        pytest.skip("the FTS5 table is SQLite's")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {search.FTS}")
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE {search.FTS} USING fts5(search_text, "
+            f"content='{search.TABLE}', content_rowid='id', tokenize='trigram')"
+        )
+    search.ensure_index()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS])
+        assert "content=" not in cursor.fetchone()[0]
+    assert found("deals week") == {"Trail Deals Weekly"}
+    assert found("black friday") == {"Coupon Cabin"}

@@ -116,3 +116,47 @@ def test_the_hash_survives_a_reload_with_decimals_and_dates_in_the_detail(alice)
     )
 
     assert audit.verify_chain() == (1, None)
+
+
+# The rows exactly as the audit page's template wrote them before they were built in one pass.
+TEMPLATE_ROWS = """{% for e in events %}
+  <tr><td><time datetime="{{ e.created_at|date:'c' }}">{{ e.created_at|date:"Y-m-d H:i:s" }}</time></td>
+    <td>{{ e.actor_name|default:"system" }}</td><td>{{ e.action }}</td>
+    <td><span class="outcome-{{ e.outcome }}">{{ e.get_outcome_display }}</span></td>
+    <td>{% if e.request_impact_id %}<a href="{% url 'requests:detail' e.request_impact_id %}">{{ e.request_impact_id }}</a>{% endif %}</td>
+    <td class="small">{% for k, v in e.sent|pairs %}{{ k }}=<code>{{ v }}</code> {% endfor %}</td>
+    <td class="small">{% if e.response_status %}{{ e.response_status }} {% endif %}{{ e.response_message|truncatechars:120 }}</td></tr>
+{% endfor %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+def test_audit_rows_built_in_one_pass_match_the_template(alice, zone):
+    import re
+    from zoneinfo import ZoneInfo
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    events = [
+        *three_events(alice),
+        audit.record(
+            action="reject",
+            outcome="conflict",
+            actor=alice,
+            request_impact_id="9 <b>",
+            sent={"Note": "<script>x</script>", "Empty": None, "A": 1},
+            response_status=409,
+            response_message="Already decided & <gone> " + "x" * 200,
+        ),
+        audit.record(action="sign_in_failed", outcome="failure", response_message=""),
+    ]
+    events = list(AuditEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("-id"))
+
+    def squeeze(html: str) -> str:
+        return re.sub(r">\s+<", "><", html).strip()
+
+    with timezone.override(ZoneInfo(zone)):
+        old = Template("{% load tvr %}" + TEMPLATE_ROWS).render(Context({"events": events}))
+        new = Template("{% load tvr %}{% audit_rows events %}").render(Context({"events": events}))
+    assert squeeze(new) == squeeze(old)
+    assert "&lt;script&gt;" in new and "<script>" not in new

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
+from urllib.parse import quote
 
 from django import template
 from django.forms import BoundField
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from requests_app.models import AuditEvent
 
 register = template.Library()
 
@@ -35,6 +41,33 @@ def select(field: BoundField) -> SafeString:
     return format_html(
         '<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options
     )
+
+
+@register.simple_tag
+def audit_rows(events: list) -> SafeString:
+    """The audit table's rows, built in one pass with the standard library's escape (the same
+    five characters Django's escapes). A page shows a hundred events; through the template
+    language their two dozen tags each were most of the page's time."""
+    detail = reverse("requests:detail", args=["0"])[:-2]  # '/r/'; the id and '/' follow
+    zone = timezone.get_current_timezone()
+    outcomes = {value: str(label) for value, label in AuditEvent.Outcome.choices}
+    rows = []
+    for e in events:
+        when = e.created_at.astimezone(zone)
+        rid = e.request_impact_id
+        link = f'<a href="{escape(detail + quote(rid, safe=""))}/">{escape(rid)}</a>' if rid else ""
+        sent = "".join(f"{escape(k)}=<code>{escape(v)}</code> " for k, v in pairs(e.sent))
+        status = f"{e.response_status} " if e.response_status else ""
+        message = e.response_message
+        answer = escape(Truncator(message).chars(120) if len(message) > 120 else message)
+        rows.append(
+            f'<tr><td><time datetime="{when.isoformat()}">{when:%Y-%m-%d %H:%M:%S}</time></td>'
+            f"<td>{escape(e.actor_name or 'system')}</td><td>{escape(e.action)}</td>"
+            f'<td><span class="outcome-{escape(e.outcome)}">'
+            f"{escape(outcomes.get(e.outcome, e.outcome))}</span></td><td>{link}</td>"
+            f'<td class="small">{sent}</td><td class="small">{status}{answer}</td></tr>'
+        )
+    return SafeString("\n".join(rows))
 
 
 @register.filter

@@ -20,7 +20,8 @@ def _names(relation: str) -> StringAgg:
         f"{relation}__codename",
         output_field=CharField(),
     )
-    return StringAgg(name, delimiter=Value(" "), default=Value(""))
+    has_one = Q(**{f"{relation}__isnull": False})
+    return StringAgg(name, delimiter=Value(" "), filter=has_one, default=Value(""))
 
 
 class OneQueryModelBackend(ModelBackend):
@@ -34,9 +35,7 @@ class OneQueryModelBackend(ModelBackend):
         if user is None or not self.user_can_authenticate(user):
             return None
         if not user.is_superuser:
-            # A user without own permissions reads as '.', one per joined row: not a name.
-            names = f"{user.group_perm_names} {user.own_perm_names}".split()
-            user._perm_cache = {n for n in names if n != "."}
+            user._perm_cache = set(f"{user.group_perm_names} {user.own_perm_names}".split())
         return user
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

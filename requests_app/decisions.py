@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, FilteredRelation, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from requests_app import audit, impact, roles, sync
@@ -145,23 +145,6 @@ def send_due(now: datetime | None = None) -> int:
         status=Decision.Status.QUEUED, send_after__lte=now or timezone.now()
     ).values_list("pk", flat=True)
     return sum(send_queued(pk) is not None for pk in list(due))
-
-
-def live_and_failed(request: TrackingValueRequest) -> tuple[Decision | None, Decision | None]:
-    """The live decision, if any, and the latest failed attempt, if any, in one query."""
-    rows = (
-        Decision.objects.filter(request=request)
-        .filter(Q(status__in=Decision.LIVE) | Q(status=Decision.Status.FAILED))
-        .select_related("decided_by")
-        .order_by(Case(When(status__in=Decision.LIVE, then=0), default=1), "-created_at")[:2]
-    )
-    live = failed = None
-    for row in rows:
-        if row.status in Decision.LIVE:
-            live = row
-        elif failed is None:
-            failed = row
-    return live, failed
 
 
 def with_live_and_failed(requests: QuerySet) -> QuerySet:

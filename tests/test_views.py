@@ -595,3 +595,26 @@ def test_permissions_come_with_the_user_and_match_django(client, alice):
     assert user.get_all_permissions() == ModelBackend().get_all_permissions(
         type(alice).objects.get(pk=alice.pk)
     )
+
+
+def test_audit_page_query_count_is_constant(
+    client, admin, make_request, django_assert_max_num_queries
+):
+    from requests_app import audit
+
+    make_request()  # an account with cached requests, as after a first sync
+    client.force_login(admin)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            audit.record(action="claim", outcome="success", actor=admin, request_impact_id=str(i))
+
+    add(3)
+    client.get(reverse("requests:audit"))  # warm the cached counts
+    with django_assert_max_num_queries(4):
+        assert client.get(reverse("requests:audit")).status_code == 200
+    add(150)
+    client.get(reverse("requests:audit"))
+    with django_assert_max_num_queries(4):
+        body = client.get(reverse("requests:audit")).content.decode()
+    assert body.count("<tr><td><time") == 100 and "Older events" in body

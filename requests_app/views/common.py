@@ -22,19 +22,17 @@ def account_sid(request: HttpRequest) -> str:
     return impact.default_account_sid()
 
 
-def get_request_or_404(
-    request: HttpRequest, impact_id: str, *, with_decisions: bool = False
-) -> TrackingValueRequest:
-    """A cached request of the current account, or 404. Its account's id and data version
-    come in the same query (`tvr.account_now`), for what is cached under them, and with
-    `with_decisions` its live and failed decisions (see decisions.with_live_and_failed)."""
+def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueRequest:
+    """A cached request of the current account, or 404. In the same query: its account's id
+    and data version (`tvr.account_now`, for what is cached under them) and its live and
+    failed decisions (see decisions.with_live_and_failed)."""
     accounts = Account.objects.filter(sid=OuterRef("account_sid"))
     rows = TrackingValueRequest.objects.select_related("assigned_to").annotate(
         account_pk=Subquery(accounts.values("pk")),
         account_version=Subquery(accounts.values("data_version")),
     )
     tvr = get_object_or_404(
-        decisions.with_live_and_failed(rows) if with_decisions else rows,
+        decisions.with_live_and_failed(rows),
         account_sid=account_sid(request),
         impact_id=impact_id,
     )

@@ -106,10 +106,6 @@ def detail_context(
         else []
     )
     team = roles.team_choices(getattr(tvr, "account_now", None))
-    if "decision" in overrides:  # read with the request
-        decision, failed = overrides.pop("decision"), overrides.pop("failed")
-    else:
-        decision, failed = decisions.live_and_failed(tvr)
     return {
         "tvr": tvr,
         "item": item,
@@ -124,8 +120,9 @@ def detail_context(
         "comment_form": CommentForm(),
         "check": check,
         "credit_help": CREDIT_POLICY_HELP,
-        "decision": decision,
-        "failed": failed,
+        # Read with the request (get_request_or_404); absent when there is none.
+        "decision": getattr(tvr, "live_decision", None),
+        "failed": getattr(tvr, "failed_decision", None),
         "timeline": timeline(tvr),
         "others": others,
         "reviewers": team["reviewers"],
@@ -138,12 +135,8 @@ def detail_context(
 
 @require_GET
 def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
-    tvr = get_request_or_404(request, impact_id, with_decisions=True)
+    tvr = get_request_or_404(request, impact_id)
     request.tvr_account = tvr.account_now  # the navigation's queue counts reuse it
-    joined = {
-        "decision": getattr(tvr, "live_decision", None),
-        "failed": getattr(tvr, "failed_decision", None),
-    }
     if request.htmx and "check" in request.GET:
         return render(
             request,
@@ -152,8 +145,8 @@ def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
             partial="code_check",
         )
     if request.htmx and request.GET.get("part") == "decision":
-        return render(request, TEMPLATE, detail_context(request, tvr, **joined), partial="decision")
-    return render(request, TEMPLATE, detail_context(request, tvr, **joined))
+        return render(request, TEMPLATE, detail_context(request, tvr), partial="decision")
+    return render(request, TEMPLATE, detail_context(request, tvr))
 
 
 def _after_decision(
@@ -166,7 +159,7 @@ def _after_decision(
             response.status_code = context["status"]
             return response
         return redirect("requests:detail", tvr.impact_id)
-    tvr.refresh_from_db()
+    tvr = get_request_or_404(request, tvr.impact_id)  # as it is now, decisions included
     response = render(
         request, TEMPLATE, detail_context(request, tvr, **context), partial="decision"
     )

@@ -618,3 +618,65 @@ def test_audit_page_query_count_is_constant(
     with django_assert_max_num_queries(4):
         body = client.get(reverse("requests:audit")).content.decode()
     assert body.count("<tr><td><time") == 100 and "Older events" in body
+
+
+# The list rows exactly as the list template wrote them before they were built in one pass.
+TEMPLATE_LIST_ROWS = """{% for r in page.rows %}
+  <tr class="row{% if r.is_overdue %} overdue{% elif r.is_due_soon %} due-soon{% endif %}" data-row data-id="{{ r.impact_id }}">
+    {% if can_decide %}<td class="check">{% if r.is_open %}<input type="checkbox" name="ids" value="{{ r.impact_id }}" form="bulk" aria-label="Select request {{ r.impact_id }}">{% endif %}</td>{% endif %}
+    <td><a href="{% url 'requests:detail' r.impact_id %}" data-open>{{ r.impact_id }}</a></td>
+    <td class="clip" title="{{ r.media_partner_name }}">{{ r.media_partner_name }}</td>
+    <td class="clip">{{ r.campaign_name }}</td>
+    <td><span class="type type-{{ r.request_type|lower }}">{{ r.get_request_type_display }}</span></td>
+    <td class="num">{{ r.number_requested|default_if_none:"" }}</td>
+    <td class="clip" title="{{ r.deal_name }}">{{ r.deal_name|default:"—" }}</td>
+    <td><span class="state state-{{ r.state|lower }}">{{ r.get_state_display }}</span></td>
+    <td><time datetime="{{ r.date_placed|date:'c' }}">{{ r.date_placed|date:"M j" }}</time></td>
+    <td class="needed"><time datetime="{{ r.date_needed|date:'c' }}">{{ r.date_needed|date:"M j" }}</time>
+        {% if r.is_open and r.date_needed %}<span class="due{% if r.is_overdue %} is-overdue{% elif r.is_due_soon %} is-soon{% endif %}">{{ r.date_needed|due:r.state }}</span>{% endif %}</td>
+    <td>{{ r.assigned_to.get_username|default:"" }}</td>
+  </tr>
+{% endfor %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+@pytest.mark.parametrize("can_decide", [True, False])
+def test_list_rows_built_in_one_pass_match_the_template(make_request, alice, zone, can_decide):
+    import re
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    now = timezone.now()
+    made = [
+        make_request(DateNeeded=(now - timedelta(days=2)).isoformat()),  # overdue
+        make_request(DateNeeded=(now + timedelta(hours=20)).isoformat()),  # due soon
+        make_request(DateNeeded=None, NumberRequested=None, DealName=""),
+        make_request(
+            State="APPROVED",
+            MediaPartnerName='<script>alert("x")</script> & Co',
+            CampaignName="Ünïcødé <b>",
+            DealName='"quoted" deal',
+        ),
+        make_request(RequestType="PHONE_NUMBER_TRACKING", PromoCodes=[], State="DECLINED"),
+    ]
+    TrackingValueRequest.objects.filter(pk=made[1].pk).update(assigned_to=alice)
+    TrackingValueRequest.objects.filter(pk=made[2].pk).update(is_gone=True)
+    rows = list(
+        TrackingValueRequest.objects.filter(pk__in=[r.pk for r in made])
+        .select_related("assigned_to")
+        .order_by("pk")
+    )
+
+    def squeeze(html: str) -> str:
+        return re.sub(r">\s+<", "><", html).strip()
+
+    context = {"rows": rows, "page": {"rows": rows}, "can_decide": can_decide}
+    with timezone.override(ZoneInfo(zone)):
+        old = Template(TEMPLATE_LIST_ROWS).render(Context(context))
+        new = Template("{% request_rows rows can_decide %}").render(Context(context))
+    assert squeeze(new) == squeeze(old)
+    assert "&lt;script&gt;" in new and "<script>" not in new
+    assert (' overdue"' in new) and ("due-soon" in new) and ("alice" in new)

@@ -169,7 +169,11 @@ class TrackingValueRequest(models.Model):
             models.Index(fields=["account_sid", "deal_id"], name="tvr_deal"),
             models.Index(fields=["account_sid", "campaign_name"], name="tvr_campaign_name"),
             models.Index(fields=["account_sid", "media_partner_name"], name="tvr_partner_name"),
-            models.Index(fields=["assigned_to", "state"], name="tvr_assignee"),
+            # Someone's queue ("mine"), in the list's default order: SQLite otherwise walked
+            # every open request by date needed looking for theirs.
+            models.Index(
+                fields=["assigned_to", "state", "date_needed", "id"], name="tvr_assignee_needed"
+            ),
             # Tab and queue counts read only this index (index-only scans, no table rows).
             models.Index(
                 fields=["account_sid", "is_gone", "state", "date_needed", "assigned_to"],

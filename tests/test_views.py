@@ -597,6 +597,26 @@ def test_permissions_come_with_the_user_and_match_django(client, alice):
     )
 
 
+def test_compiled_user_query_serves_each_user_their_own_permissions(viewer, alice, admin):
+    from django.contrib.auth.backends import ModelBackend
+
+    from requests_app.backends import OneQueryModelBackend
+
+    backend = OneQueryModelBackend()
+    # The SQL is compiled on the first call and reused: each id must still get its own user.
+    for person in (viewer, alice, admin, viewer):
+        user = backend.get_user(str(person.pk))  # sessions keep the id as a string
+        assert user.username == person.username
+        assert user.get_all_permissions() == ModelBackend().get_all_permissions(
+            type(person).objects.get(pk=person.pk)
+        )
+    assert backend.get_user("not-a-number") is None
+    assert backend.get_user(str(admin.pk + 1000)) is None
+    alice.is_active = False
+    alice.save()
+    assert backend.get_user(str(alice.pk)) is None
+
+
 def test_audit_page_query_count_is_constant(
     client, admin, make_request, django_assert_max_num_queries
 ):

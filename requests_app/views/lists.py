@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib import messages
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import router
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import sync
+from requests_app import compiled, sync
 from requests_app.forms import SORTS, STATE_TABS, FilterForm, filtered
 from requests_app.models import Account, SavedView, SyncRun, TrackingValueRequest
 from requests_app.paging import keyset_page
@@ -43,15 +44,19 @@ def filter_choices(account: Account) -> dict[str, list]:
     )
 
 
-def account_with_sync(sid: str) -> Account:
-    """The account and, in the same query, the id of its running sync if there is one."""
+def _account_and_sync(sid: str) -> QuerySet[Account]:
     running = SyncRun.objects.filter(
         account_sid=OuterRef("sid"), status=SyncRun.Status.RUNNING
     ).exclude(kind=SyncRun.Kind.ONE)
-    account = Account.objects.annotate(syncing=Exists(running)).filter(sid=sid).first()
+    return Account.objects.annotate(syncing=Exists(running)).filter(sid=sid)
+
+
+def account_with_sync(sid: str) -> Account:
+    """The account and, in the same query, whether a sync of it is running."""
+    account = compiled.first(_account_and_sync, sid, using=router.db_for_read(Account))
     if account is None:
         Account.objects.get_or_create(sid=sid)
-        account = Account.objects.annotate(syncing=Exists(running)).get(sid=sid)
+        account = _account_and_sync(sid).get()
     return account
 
 

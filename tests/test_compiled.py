@@ -1,0 +1,43 @@
+"""Lookups compiled once per database: the same rows as the ORM for every key."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
+
+from requests_app import compiled
+from requests_app.models import Account
+
+
+def _by_sid(sid: str):
+    return Account.objects.filter(sid=sid)
+
+
+def _by_sid_or_version(sid: str):
+    return Account.objects.filter(Q(sid=sid) | Q(data_version=0))
+
+
+def test_a_compiled_lookup_finds_each_key_and_none_for_a_missing_one(db):
+    first = Account.objects.create(sid="IRfirst", data_version=3)
+    second = Account.objects.create(sid="IRsecond", data_version=7)
+    for account in (first, second, first):
+        found = compiled.first(_by_sid, account.sid, using="default")
+        assert (found.pk, found.sid, found.data_version) == (
+            account.pk,
+            account.sid,
+            account.data_version,
+        )
+    assert compiled.first(_by_sid, "IRmissing", using="default") is None
+    with CaptureQueriesContext(connection) as queries:
+        compiled.first(_by_sid, "IRsecond", using="default")
+    assert len(queries) == 1
+
+
+def test_a_lookup_of_another_shape_runs_through_the_orm(db):
+    # The key is not the last parameter here, so nothing is compiled or guessed.
+    Account.objects.create(sid="IRone", data_version=5)
+    zero = Account.objects.create(sid="IRzero", data_version=0)
+    assert compiled.first(_by_sid_or_version, "IRone", using="default") is not None
+    assert (_by_sid_or_version, "default") not in compiled._COMPILED
+    assert compiled.first(_by_sid_or_version, "IRnone", using="default").pk == zero.pk

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from requests_app import queues, roles
@@ -22,16 +23,26 @@ def role_from_perms(user: Any) -> str:
     return "no role"
 
 
+def queue_links(request: HttpRequest, user: Any) -> list[dict[str, Any]]:
+    """The top bar's queues: link, label, count, and whether it is the one shown. Built here
+    in one pass: through the template language the five links were a tenth of a page's time."""
+    account = getattr(request, "tvr_account", None)  # the view's, when it read the account
+    counts = queues.queue_counts(default_account_sid(), user, account)
+    shown = request.GET.get("queue")
+    base = reverse("requests:list")
+    return [
+        {"href": f"{base}?queue={code}", "label": label, "count": counts.get(code, ""),
+         "current": code == shown}
+        for code, label in queues.QUEUES
+    ]  # fmt: skip
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "nav_counts": SimpleLazyObject(
-            lambda: queues.queue_counts(
-                default_account_sid(), user, getattr(request, "tvr_account", None)
-            )
-        ),
+        "nav_links": SimpleLazyObject(lambda: queue_links(request, user)),
         "nav_queues": queues.QUEUES,
         "role": SimpleLazyObject(lambda: role_from_perms(user)),
         "sandbox_mode": uses_sandbox(),

@@ -12,6 +12,7 @@ import time
 import tracemalloc
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -133,7 +134,7 @@ def _bench_pages(out: Any) -> dict[str, Any]:
     ]
     deep = _encode(deep_row.date_needed, deep_row.pk)
     deep_admin_page = rows.filter(state="NEW").count() // 100 - 1
-    now = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    now = quote(timezone.now().isoformat(timespec="seconds"))  # with its offset: not naive
     a = "/admin/requests_app/trackingvaluerequest/"
     cases = [
         ("list, unfiltered", "/", f"{a}?state__exact=NEW"),

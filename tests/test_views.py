@@ -499,6 +499,18 @@ def test_cached_counts_follow_every_change_at_once(as_alice, make_request, alice
     assert 'My queue <span class="count">1</span>' in body
 
 
+def test_top_bar_links_every_queue_and_marks_the_one_shown(as_alice, make_request):
+    make_request()
+    body = as_alice.get(reverse("requests:list"), {"queue": "mine"}).content.decode()
+    nav = body[body.index('aria-label="Queues"') : body.index("</nav>")]
+    assert nav.count("<a ") == 5
+    assert '<a href="/?queue=mine" aria-current="page">My queue' in nav
+    assert '<a href="/?queue=unassigned" >Unassigned <span class="count">1</span>' in nav
+    assert nav.count("aria-current") == 1
+    audit = as_alice.get(reverse("requests:audit")).content.decode()
+    assert "aria-current" not in audit[: audit.index("</nav>")]
+
+
 def test_detail_query_count_is_constant(
     as_alice, alice, bob, make_request, django_assert_max_num_queries
 ):

@@ -10,7 +10,6 @@ from django import template
 from django.forms import BoundField
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
@@ -30,17 +29,15 @@ def select(field: BoundField) -> SafeString:
         return SafeString("")
     value = field.value()
     chosen = "" if value is None else str(value)
-    options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (key, " selected" if str(key) == chosen else "", label)
-            for key, label in field.field.choices
-        ),
+    # The standard library's escape (the same five characters as Django's): format_html per
+    # option was still most of the tag's time with a few hundred options.
+    options = "".join(
+        f'<option value="{escape(str(key))}"{" selected" if str(key) == chosen else ""}>'
+        f"{escape(str(label))}</option>"
+        for key, label in field.field.choices
     )
-    return format_html(
-        '<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options
-    )
+    name, auto_id = escape(field.html_name), escape(str(field.auto_id))
+    return SafeString(f'<select name="{name}" id="{auto_id}">{options}</select>')
 
 
 @register.simple_tag

@@ -712,3 +712,29 @@ def test_list_rows_built_in_one_pass_match_the_template(make_request, alice, zon
     assert squeeze(new) == squeeze(old)
     assert "&lt;script&gt;" in new and "<script>" not in new
     assert (' overdue"' in new) and ("due-soon" in new) and ("alice" in new)
+
+
+@pytest.mark.parametrize("chosen", ["", "b&b", "7", None])
+def test_select_tag_escapes_like_django_and_marks_the_choice(chosen):
+    from django import forms
+    from django.template import Context, Template
+    from django.utils.html import format_html, format_html_join
+
+    class Form(forms.Form):
+        pick = forms.ChoiceField(
+            required=False,
+            choices=[("", "Any"), ("b&b", 'Bed & "breakfast"'), (7, "<script>x</script>")],
+        )
+
+    field = Form({} if chosen is None else {"pick": chosen})["pick"]
+    # Built by format_html, as the tag was before it used the standard library's escape.
+    value = "" if field.value() is None else str(field.value())
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((k, " selected" if str(k) == value else "", v) for k, v in field.field.choices),
+    )
+    before = format_html('<select name="{}" id="{}">{}</select>', "pick", "id_pick", options)
+    html = Template("{% select field %}").render(Context({"field": field}))
+    assert html == before
+    assert "&lt;script&gt;" in html and html.count(" selected") == 1

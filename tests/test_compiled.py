@@ -41,3 +41,26 @@ def test_a_lookup_of_another_shape_runs_through_the_orm(db):
     assert compiled.first(_by_sid_or_version, "IRone", using="default") is not None
     assert (_by_sid_or_version, "default") not in compiled._COMPILED
     assert compiled.first(_by_sid_or_version, "IRnone", using="default").pk == zero.pk
+
+
+def test_sessions_load_live_ones_and_forget_expired_or_unknown_keys(db):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from requests_app.sessions import SessionStore
+
+    live, stale = SessionStore(), SessionStore()
+    for store, who in ((live, "alice"), (stale, "bob")):
+        store["who"] = who
+        store.create()
+    Session.objects.filter(session_key=stale.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    assert SessionStore(live.session_key).load() == {"who": "alice"}
+    expired = SessionStore(stale.session_key)
+    assert expired.load() == {} and expired.session_key is None
+    unknown = SessionStore("x" * 32)
+    assert unknown.load() == {} and unknown.session_key is None
+    assert SessionStore(live.session_key)["who"] == "alice"  # the compiled SQL, another key

@@ -158,7 +158,7 @@ if REDIS_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "requests_app.sessions"  # Django's db sessions, read by a compiled lookup
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "requests:list"
 LOGOUT_REDIRECT_URL = "login"

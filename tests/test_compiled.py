@@ -64,3 +64,19 @@ def test_sessions_load_live_ones_and_forget_expired_or_unknown_keys(db):
     unknown = SessionStore("x" * 32)
     assert unknown.load() == {} and unknown.session_key is None
     assert SessionStore(live.session_key)["who"] == "alice"  # the compiled SQL, another key
+
+
+def test_annotations_and_fields_come_converted_like_the_orm(db):
+    from requests_app.models import SyncRun
+    from requests_app.views.lists import _account_and_sync
+
+    Account.objects.create(sid="IRquiet")
+    Account.objects.create(sid="IRbusy")
+    SyncRun.objects.create(account_sid="IRbusy", kind=SyncRun.Kind.FULL)
+    for sid, syncing in (("IRquiet", False), ("IRbusy", True), ("IRquiet", False)):
+        found = compiled.first(_account_and_sync, sid, using="default")
+        orm = _account_and_sync(sid).get()
+        assert found.syncing is syncing and orm.syncing is syncing
+        assert [getattr(found, f.attname) for f in Account._meta.fields] == [
+            getattr(orm, f.attname) for f in Account._meta.fields
+        ]

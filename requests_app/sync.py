@@ -192,7 +192,7 @@ def store(
             rows.append((impact_id, values, blob))
         if rows:
             _upsert(account_sid, rows, fetched_at)
-            Account.changed(account_sid)
+            Account.changed(account_sid, rows=True)
         if touch:
             TrackingValueRequest.objects.filter(
                 account_sid=account_sid, impact_id__in=touch

@@ -184,6 +184,22 @@ def test_list_query_count_is_constant(as_alice, make_request, django_assert_max_
         as_alice.get(reverse("requests:list"), {"q": "trail"}, **HTMX)
 
 
+def test_filter_choices_follow_a_sync_but_not_a_claim(
+    as_alice, alice, make_request, django_assert_max_num_queries
+):
+    from requests_app import queues
+
+    first = make_request(MediaPartnerName="Aardvark")
+    url = reverse("requests:list")
+    as_alice.get(url)  # warm every cache
+    queues.claim(request=first, user=alice)
+    # Tab and queue counts are recounted (2 queries); the campaigns, partners and deals are not.
+    with django_assert_max_num_queries(6):
+        as_alice.get(url)
+    make_request(MediaPartnerName="Zebu", MediaPartnerId="4242")  # a sync wrote a row
+    assert ">Zebu</option>" in as_alice.get(url).content.decode()
+
+
 # --- the detail page ------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ PAGE_SIZE = 50
 
 
 def filter_choices(account: Account) -> dict[str, list]:
-    """Campaign, partner and deal choices from the cache, recomputed when its data changes."""
+    """Campaign, partner and deal choices from the cache, recomputed when a sync writes rows."""
     rows = TrackingValueRequest.objects.for_account(account.sid)
 
     def choices(column: str, label_column: str) -> list:
@@ -41,6 +41,7 @@ def filter_choices(account: Account) -> dict[str, list]:
             "partner": choices("media_partner_id", "media_partner_name"),
             "deal": choices("deal_id", "deal_name"),
         },
+        rows_only=True,  # a claim or a decision changes none of them
     )
 
 

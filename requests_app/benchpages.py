@@ -81,6 +81,14 @@ def _seed_events(sid: str, out: Any) -> None:
     out.write(f"seeded {EVENTS:,} audit events in {time.perf_counter() - started:.0f}s")
 
 
+def _queries(client: Client, url: str, headers: dict[str, Any]) -> tuple[int, int]:
+    """(SQL queries, status) of one request, counted at the driver: nothing depends on DEBUG."""
+    queries = []
+    with connection.execute_wrapper(lambda run, sql, *args: queries.append(sql) or run(sql, *args)):
+        response = client.get(url, **headers)
+    return len(queries), response.status_code
+
+
 def _time(*targets: tuple[Client, str, dict[str, Any]]) -> list[tuple[float, float, int, int]]:
     """For each (client, url, headers): (median ms, p95 ms, queries, status) over RUNS runs
     after warming up. The runs of several targets alternate, so a slow spell of the machine
@@ -89,16 +97,7 @@ def _time(*targets: tuple[Client, str, dict[str, Any]]) -> list[tuple[float, flo
     for client, url, headers in targets:
         for _ in range(3):
             client.get(url, **headers)
-        queries: list[str] = []
-
-        def count(run: Any, sql: str, *args: Any, queries: list[str] = queries) -> Any:
-            queries.append(sql)
-            return run(sql, *args)
-
-        # Counted at the driver, so nothing depends on DEBUG or the debug query log.
-        with connection.execute_wrapper(count):
-            response = client.get(url, **headers)
-        counted.append((len(queries), response.status_code))
+        counted.append(_queries(client, url, headers))
     samples: list[list[float]] = [[] for _ in targets]
     for _ in range(RUNS):
         for (client, url, headers), times in zip(targets, samples, strict=True):

@@ -293,16 +293,19 @@ class Decision(models.Model):
         QUEUED = "queued", "Queued"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
+        # Sent, but impact.com's answer was lost or unclear (or it queued the call): the slot
+        # stays taken until a re-read of the request settles it to SENT or FAILED.
+        UNCONFIRMED = "unconfirmed", "Checking with impact.com"
         FAILED = "failed", "Failed"
         UNDONE = "undone", "Undone"
 
-    LIVE = (Status.QUEUED, Status.SENDING, Status.SENT)
+    LIVE = (Status.QUEUED, Status.SENDING, Status.UNCONFIRMED, Status.SENT)
 
     request = models.ForeignKey(
         TrackingValueRequest, on_delete=models.PROTECT, related_name="decisions"
     )
     action = models.CharField(max_length=8, choices=Action.choices)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     sent = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True)
@@ -314,17 +317,32 @@ class Decision(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_message = models.TextField(blank=True)
+    # While sending: the sender's lease. A sender that dies lets it lapse, and the sweep takes
+    # the decision over as unconfirmed (it may or may not have reached impact.com).
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # While unconfirmed: when to re-read the request next, and how often it was re-read.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveSmallIntegerField(default=0)
+    # impact.com's QueuedUri: it accepted the call into its own queue, to apply later.
+    queued_uri = models.CharField(max_length=500, blank=True)
+    # The audit event of the attempt whose outcome a settling event resolves.
+    attempt_event = models.ForeignKey(
+        "AuditEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["request"],
-                condition=Q(status__in=["queued", "sending", "sent"]),
+                condition=Q(status__in=["queued", "sending", "unconfirmed", "sent"]),
                 name="one_live_decision_per_request",
             ),
         ]
-        indexes = [models.Index(fields=["status", "send_after"], name="decision_due")]
+        indexes = [
+            models.Index(fields=["status", "send_after"], name="decision_due"),
+            models.Index(fields=["status", "next_check_at"], name="decision_unsettled"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.request.impact_id} ({self.status})"
@@ -346,6 +364,7 @@ class AuditEvent(models.Model):
         FAILURE = "failure", "Failed"
         CONFLICT = "conflict", "Conflict"
         PENDING = "pending", "Pending"
+        UNKNOWN = "unknown", "Outcome unknown"
         INFO = "info", "Recorded"
 
     created_at = models.DateTimeField(default=timezone.now)

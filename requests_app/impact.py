@@ -10,11 +10,17 @@ both mean absent; approve is a form-encoded PUT, reject a DELETE with no body.
 
 Retries: reads retry with backoff on 429 (honouring Retry-After), 5xx, timeouts and connection
 errors, within a bound. Approve and reject are retried only when the connection was never made
-(so impact.com provably never saw them); anything else is reported, never sent again.
+(so impact.com provably never saw them). Any other failure after the request may have left is
+`OutcomeUnknown`: the caller settles it by reading the request again, never by sending again.
+
+Credentials: the token is cut out of every answer (raw, URL-encoded, base64 of `SID:token`, the
+`Authorization` value) before anything is parsed, and the client follows `@nextpageuri` only
+on the configured base's scheme, host and port, so the token never travels anywhere else.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -26,11 +32,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, ClassVar
-from urllib.parse import urljoin
+from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from urllib3.util import Timeout
 
 import tvr_dashboard
 
@@ -116,6 +123,19 @@ class Unavailable(ImpactError):
     ) -> None:
         super().__init__(message, status=status)
         self.maybe_sent = maybe_sent
+
+
+class OutcomeUnknown(Unavailable):
+    """An approve or reject left, and what impact.com made of it is not known: a timeout or a
+    broken connection after sending, a 5xx, or a 2xx that is not the documented confirmation.
+    Only a fresh read of the request can tell; sending it again could decide twice."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, status=status, maybe_sent=True)
+
+
+class UnsafeNextPage(ImpactError):
+    """impact.com's `@nextpageuri` points away from the configured base URL; not followed."""
 
 
 # --- typed results ----------------------------------------------------------------------------
@@ -537,6 +557,55 @@ class RequestPage:
     rate_limit: RateLimit | None
 
 
+@dataclass(frozen=True)
+class WriteResult:
+    """impact.com's answer to an approve or reject: applied (`Uri`) or queued (`QueuedUri`)."""
+
+    uri: str
+    queued: bool = False
+
+
+class Deadline:
+    """A time budget shared by several calls (an approve and the re-read after it)."""
+
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.ends_at = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends_at - self.clock())
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+class Redactor:
+    """Cuts every form the credentials could come back in out of a text: the token raw and
+    URL-encoded, `SID:token` in base64 (the `Authorization: Basic` value), JSON-escaped too."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        basic = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        forms = {auth_token, quote(auth_token, safe=""), quote_plus(auth_token), basic}
+        forms |= {quote(basic, safe=""), base64.urlsafe_b64encode(basic.encode()).decode()}
+        forms |= {f.replace("/", "\\/") for f in forms}  # JSON may escape the slash
+        # Longest first, so a form that contains another is cut whole.
+        self.texts = sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
+        self.blobs = [f.encode() for f in self.texts]
+
+    def text(self, value: str) -> str:
+        for secret in self.texts:
+            if secret in value:
+                value = value.replace(secret, "[hidden]")
+        return value
+
+    def bytes(self, body: bytes) -> bytes:
+        for secret in self.blobs:
+            if secret in body:
+                body = body.replace(secret, b"[hidden]")
+        return body
+
+
 # --- approvals --------------------------------------------------------------------------------
 
 
@@ -626,6 +695,7 @@ class ImpactClient:
         self.last_rate_limit: RateLimit | None = None
         self.session = session or requests.Session()
         self.session.auth = (account_sid, auth_token)
+        self.redactor = Redactor(account_sid, auth_token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
 
     @property
@@ -656,7 +726,11 @@ class ImpactClient:
         page_size: int | None = None,
         retries: int | None = None,
     ) -> Iterator[RequestPage]:
-        """Yield pages lazily, following `@nextpageuri` until impact.com says there are no more."""
+        """Yield pages lazily, following `@nextpageuri` until impact.com says there are no more.
+
+        A next-page link to another scheme, host or port raises UnsafeNextPage before anything
+        is sent there: following it would hand the credentials to whoever runs that host.
+        """
         params = {
             "CampaignId": campaign_id,
             "DealId": deal_id,
@@ -679,7 +753,7 @@ class ImpactClient:
                 query = dict(query or {}, Page=page.page + 1)
             elif next_url and next_url not in seen:
                 seen.add(next_url)
-                url, query = next_url, None
+                url, query = self._same_origin(next_url), None
             else:
                 return
 
@@ -689,32 +763,44 @@ class ImpactClient:
             yield from page.items
 
     def get_request(
-        self, request_id: str | int, *, retries: int | None = None
+        self,
+        request_id: str | int,
+        *,
+        retries: int | None = None,
+        deadline: Deadline | None = None,
     ) -> TrackingValueRequest:
-        body = self._read("GET", self.request_path(request_id), retries=retries)
+        """One request; with a deadline, the read ends by then (and is not retried)."""
+        body = self._read("GET", self.request_path(request_id), retries=retries, deadline=deadline)
         if not isinstance(body, Mapping):
             raise Unavailable("impact.com sent something other than a tracking value request.")
         return TrackingValueRequest.parse(body)
 
     # -- writes: a person is waiting, and a second send could approve twice --
 
-    def approve(self, request_id: str | int, approval: Approval) -> str:
+    def approve(
+        self, request_id: str | int, approval: Approval, *, deadline: Deadline | None = None
+    ) -> WriteResult:
         data = approval.form_data()
-        body = self._write("PUT", self.request_path(request_id), data=data)
-        return _text(body.get("Uri")) if isinstance(body, Mapping) else ""
+        return self._write("PUT", self.request_path(request_id), data=data, deadline=deadline)
 
-    def reject(self, request_id: str | int) -> str:
-        body = self._write("DELETE", self.request_path(request_id))
-        return _text(body.get("Uri")) if isinstance(body, Mapping) else ""
+    def reject(self, request_id: str | int, *, deadline: Deadline | None = None) -> WriteResult:
+        return self._write("DELETE", self.request_path(request_id), deadline=deadline)
 
     # -- plumbing --
 
     def _url(self, path: str) -> str:
-        return (
-            path
-            if path.startswith(("http://", "https://"))
-            else urljoin(self.base_url + "/", path.lstrip("/"))
-        )
+        return urljoin(self.base_url + "/", path.lstrip("/"))
+
+    def _same_origin(self, link: str) -> str:
+        """The next-page link, if it stays on the configured base; else UnsafeNextPage."""
+        base, target = urlsplit(self.base_url), urlsplit(urljoin(self.base_url + "/", link))
+        if (target.scheme, target.hostname, target.port) != (base.scheme, base.hostname, base.port):
+            raise UnsafeNextPage(
+                f"impact.com's next-page link points to another server ({target.scheme}://"
+                f"{self.redactor.text(target.hostname or '?')}); it was not followed, so the "
+                "sync stopped and nothing was marked gone."
+            )
+        return target.geturl()
 
     def _read(
         self,
@@ -723,13 +809,12 @@ class ImpactClient:
         *,
         params: Mapping[str, Any] | None = None,
         retries: int | None = None,
+        deadline: Deadline | None = None,
     ) -> Any:
-        attempts = 1 + (self.read_retries if retries is None else retries)
+        attempts = 1 if deadline else 1 + (self.read_retries if retries is None else retries)
         for attempt in range(1, attempts + 1):
             try:
-                return self._send(
-                    method, path, params=params, timeout=(self.connect_timeout, self.read_timeout)
-                )
+                return self._send(method, path, params=params, deadline=deadline)
             except (RateLimited, Unavailable) as error:
                 if attempt == attempts:
                     raise
@@ -747,20 +832,30 @@ class ImpactClient:
                 self.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _write(self, method: str, path: str, *, data: Mapping[str, str] | None = None) -> Any:
-        timeout = (self.connect_timeout, self.interactive_timeout)
+    def _write(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        deadline: Deadline | None = None,
+    ) -> WriteResult:
+        deadline = deadline or Deadline(self.interactive_timeout)
         for attempt in range(1, 3):
             try:
-                return self._send(method, path, data=data, timeout=timeout)
+                body = self._send(method, path, data=data, deadline=deadline, write=True)
             except Unavailable as error:
                 # Only a connection never made is safe to try again.
-                if error.maybe_sent or attempt == 2:
+                if error.maybe_sent or attempt == 2 or deadline.passed:
                     raise
                 logger.info("impact.com %s %s could not connect; trying once more", method, path)
+                continue
+            return _confirmation(body)
         raise AssertionError("unreachable")
 
-    def _read_body(self, response: requests.Response) -> None:
-        """Read the whole answer, but refuse one larger than max_body_bytes (a runaway page)."""
+    def _read_body(self, response: requests.Response, deadline: Deadline | None) -> bytes:
+        """The whole answer, refusing one larger than max_body_bytes (a runaway page) or one
+        still arriving when the deadline passes (a server dripping bytes)."""
         limit = self.max_body_bytes
         declared = _int(response.headers.get("Content-Length"))
         body = bytearray()
@@ -769,6 +864,9 @@ class ImpactClient:
                 body += chunk
                 if len(body) > limit:
                     break
+                if deadline is not None and deadline.passed:
+                    response.close()
+                    raise requests.exceptions.ReadTimeout("the answer did not finish in time")
         if len(body) > limit or (declared or 0) > limit:
             response.close()
             raise Unavailable(
@@ -776,12 +874,21 @@ class ImpactClient:
                 status=response.status_code,
                 maybe_sent=True,
             )
-        response._content = bytes(body)
+        return self.redactor.bytes(bytes(body))
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
         if retry_after is not None:
             return retry_after if retry_after <= self.max_retry_wait else None
         return min(self.max_retry_wait, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+    def _timeout(self, deadline: Deadline | None) -> Timeout:
+        if deadline is None:
+            return Timeout(connect=self.connect_timeout, read=self.read_timeout)
+        left = deadline.remaining()
+        if left <= 0:
+            raise Unavailable("There was no time left to ask impact.com.")
+        # `total` bounds connecting plus waiting for the answer's headers together.
+        return Timeout(connect=min(self.connect_timeout, left), read=left, total=left)
 
     def _send(
         self,
@@ -790,42 +897,48 @@ class ImpactClient:
         *,
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, str] | None = None,
-        timeout: tuple[float, float],
+        deadline: Deadline | None = None,
+        write: bool = False,
     ) -> Any:
+        """One HTTP call; a write's failure after it may have left is OutcomeUnknown."""
+
+        def lost(message: str, status: int | None = None) -> Unavailable:
+            # The request may have reached impact.com: a read may be retried, a write not.
+            if write:
+                return OutcomeUnknown(message, status=status)
+            return Unavailable(message, status=status, maybe_sent=True)
+
+        timeout = self._timeout(deadline)
         try:
             response = self.session.request(
                 method, self._url(path), params=params, data=data, timeout=timeout, stream=True
             )
-            self._read_body(response)
+            content = self._read_body(response, deadline)
         except requests.exceptions.ConnectTimeout:
             raise Unavailable("impact.com could not be reached (connection timed out).") from None
         except requests.exceptions.Timeout:
-            raise Unavailable(
-                f"impact.com did not answer within {timeout[1]:g} seconds.", maybe_sent=True
+            raise lost(
+                f"impact.com did not answer within {timeout.read_timeout:.3g} seconds."
             ) from None
         except requests.exceptions.ConnectionError as error:
-            never_connected = _never_connected(error)
-            raise Unavailable(
-                "impact.com could not be reached."
-                if never_connected
-                else "The connection to impact.com broke before it answered.",
-                maybe_sent=not never_connected,
-            ) from None
+            if _never_connected(error):
+                raise Unavailable("impact.com could not be reached.") from None
+            raise lost("The connection to impact.com broke before it answered.") from None
         except requests.exceptions.RequestException as error:
-            raise Unavailable(
-                f"The call to impact.com failed: {type(error).__name__}.", maybe_sent=True
-            ) from None
+            raise lost(f"The call to impact.com failed: {type(error).__name__}.") from None
+        except Unavailable as error:  # an oversized answer: it was sent and answered
+            raise lost(error.message, error.status) from None
 
         self.last_rate_limit = RateLimit.from_headers(response.headers) or self.last_rate_limit
         status = response.status_code
         if 200 <= status < 300:
             try:
-                return response.json() if response.content else {}
+                return json.loads(content) if content else {}
             except ValueError:
-                raise Unavailable(
-                    f"impact.com answered {status} with a body that is not JSON.", status=status
+                raise lost(
+                    f"impact.com answered {status} with a body that is not JSON.", status
                 ) from None
-        message, errors = _error_message(response, hide=self.session.auth[1])
+        message, errors = _error_message(content)
         if status == 429:
             retry_after = _retry_after(response.headers.get("Retry-After"))
             wait = f" Try again in {retry_after:g} seconds." if retry_after is not None else ""
@@ -844,10 +957,8 @@ class ImpactClient:
             raise Rejected(
                 message or f"impact.com refused the call ({status}).", status=status, errors=errors
             )
-        raise Unavailable(
-            f"impact.com is having trouble ({status}{': ' + message if message else ''}).",
-            status=status,
-            maybe_sent=True,
+        raise lost(
+            f"impact.com is having trouble ({status}{': ' + message if message else ''}).", status
         )
 
     def _parse_page(self, body: Any) -> RequestPage:
@@ -867,6 +978,19 @@ class ImpactClient:
             next_uri=_text(body.get("@nextpageuri")).strip(),
             rate_limit=self.last_rate_limit,
         )
+
+
+def _confirmation(body: Any) -> WriteResult:
+    """The documented confirmation of a write, `{"Status": "OK", "Uri": ...}`, or impact.com's
+    queued form with `QueuedUri`; any other 2xx body leaves the outcome unknown."""
+    if isinstance(body, Mapping):
+        queued = _text(body.get("QueuedUri")).strip()
+        if queued:
+            return WriteResult(uri=queued, queued=True)
+        uri = _text(body.get("Uri")).strip()
+        if uri or _text(body.get("Status")).strip().upper() == "OK":
+            return WriteResult(uri=uri)
+    raise OutcomeUnknown("impact.com answered without the confirmation it documents.", status=200)
 
 
 def _never_connected(error: requests.exceptions.ConnectionError) -> bool:
@@ -893,27 +1017,23 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _error_message(response: requests.Response, *, hide: str) -> tuple[str, tuple[FieldError, ...]]:
+def _error_message(content: bytes) -> tuple[str, tuple[FieldError, ...]]:
     """impact.com's own Message and field Errors; nothing from a non-JSON error page.
 
-    A server that echoes the credentials back must not carry the token into our messages,
-    pages, logs or audit trail: `hide` is cut out of every text taken from the answer.
+    The credentials were already cut out of the body (`Redactor`), so a server that echoes
+    them back cannot carry them into our messages, pages, logs or audit trail.
     """
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         return "", ()
     if not isinstance(body, Mapping):
         return "", ()
-
-    def text(value: Any) -> str:
-        return _text(value).replace(hide, "[hidden]") if hide else _text(value)
-
     errors = tuple(
-        FieldError(field=text(e.get("Field")), message=text(e.get("Message")))
+        FieldError(field=_text(e.get("Field")), message=_text(e.get("Message")))
         for e in _records(body.get("Errors"))
     )
-    return text(body.get("Message")).strip()[:500], errors
+    return _text(body.get("Message")).strip()[:500], errors
 
 
 # --- configuration ----------------------------------------------------------------------------

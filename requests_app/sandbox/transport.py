@@ -24,6 +24,7 @@ class SandboxAdapter(BaseAdapter):
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         latency = settings.IMPACT_SANDBOX_LATENCY_MS / 1000
         read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+        read_timeout = getattr(read_timeout, "read_timeout", read_timeout)  # urllib3's Timeout
         if read_timeout is not None and latency > read_timeout:
             # A server slower than the client's patience: the client gives up, as it would.
             time.sleep(read_timeout)

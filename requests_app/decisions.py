@@ -3,8 +3,14 @@
 A decision claims the request's single live slot (a partial unique index on Decision), then
 calls impact.com outside any transaction, then records the outcome and its audit event in one
 transaction. A double click, a second tab or a second reviewer hits the unique index and is
-told who decided and when; impact.com is called once. A failed call frees the slot, leaves the
+told who decided and when; impact.com is called once. A refused call frees the slot, leaves the
 request as it was, and leaves an audit event; nothing is ever re-sent automatically.
+
+A call whose outcome is unknown (a timeout or broken connection after sending, a 5xx, a 2xx
+that is not the documented confirmation, impact.com's own `QueuedUri`, a sender that died) is
+*unconfirmed*: it keeps the slot, and re-reads of the request (at once, then with backoff, and
+after every sync) settle it to impact.com's truth: decided as asked means sent; still new after
+a clean answer means failed, and the slot is free for a retry by hand. Nothing is guessed.
 
 impact.com cannot un-approve, so with TVR_DECISION_DELAY_SECONDS > 0 a decision is first
 queued (Undo is possible), and the task worker sends it when it is due. The move from queued
@@ -20,11 +26,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from requests_app import audit, impact, roles, sync
-from requests_app.models import AuditEvent, Decision, State, TrackingValueRequest
+from requests_app.models import AuditEvent, Decision, State, SyncRun, TrackingValueRequest
 from requests_app.queues import HeldByOther
 
 logger = logging.getLogger(__name__)
@@ -56,9 +62,15 @@ class AlreadyDecided(DecisionError):
 class ImpactFailed(DecisionError):
     """impact.com refused or could not be reached; the request is as it was."""
 
-    def __init__(self, message: str, *, error: impact.ImpactError) -> None:
+    def __init__(self, message: str, *, error: impact.ImpactError | None = None) -> None:
         super().__init__(message)
         self.error = error
+
+
+# Re-reads of an unconfirmed decision after the first: seconds to wait, then the last forever.
+CHECK_BACKOFF = (5, 15, 30, 60, 120, 300, 900)
+# Share of the interactive budget the write may use; the rest is kept for the re-read.
+WRITE_SHARE = 0.7
 
 
 def approve(
@@ -128,7 +140,7 @@ def send_queued(decision_id: int) -> Decision | None:
         time.sleep(min(wait, 60))
     if not Decision.objects.filter(
         pk=decision_id, status=Decision.Status.QUEUED, send_after__lte=timezone.now()
-    ).update(status=Decision.Status.SENDING):
+    ).update(status=Decision.Status.SENDING, lease_until=_lease_end()):
         return None
     decision.refresh_from_db()
     try:
@@ -145,6 +157,14 @@ def send_due(now: datetime | None = None) -> int:
         status=Decision.Status.QUEUED, send_after__lte=now or timezone.now()
     ).values_list("pk", flat=True)
     return sum(send_queued(pk) is not None for pk in list(due))
+
+
+def _lease_end() -> datetime:
+    """How long a sender may hold a decision in `sending` before the sweep takes it over: the
+    interactive budget (the call and its re-read end within it) and a margin."""
+    return timezone.now() + timedelta(
+        seconds=settings.IMPACT_INTERACTIVE_TIMEOUT + settings.TVR_DECISION_LEASE_MARGIN_SECONDS
+    )
 
 
 def with_live_and_failed(requests: QuerySet) -> QuerySet:
@@ -203,6 +223,7 @@ def _claim(
                 request=current,
                 action=action,
                 status=Decision.Status.QUEUED if delay else Decision.Status.SENDING,
+                lease_until=None if delay else _lease_end(),
                 send_after=timezone.now() + timedelta(seconds=delay),
                 sent=sent,
                 reason=reason[:200],
@@ -237,31 +258,225 @@ def _already_decided(request: TrackingValueRequest) -> AlreadyDecided:
 
 
 def send(decision: Decision, *, approval: impact.Approval | None = None) -> Decision:
-    """Call impact.com once for a claimed decision and record what happened."""
+    """Call impact.com once for a claimed decision and record what happened, all within
+    IMPACT_INTERACTIVE_TIMEOUT (the re-read included): sent, unconfirmed, or failed."""
     request = decision.request
     client = impact.get_client(request.account_sid)
+    budget = impact.Deadline(settings.IMPACT_INTERACTIVE_TIMEOUT)
+    write = impact.Deadline(settings.IMPACT_INTERACTIVE_TIMEOUT * WRITE_SHARE)
     try:
         if decision.action == Decision.Action.APPROVE:
             approval = approval or _approval_from(decision)
-            client.approve(request.impact_id, approval)
+            answer = client.approve(request.impact_id, approval, deadline=write)
         else:
-            client.reject(request.impact_id)
+            answer = client.reject(request.impact_id, deadline=write)
+    except impact.OutcomeUnknown as error:
+        _record_unconfirmed(decision, message=error.message, status=error.status)
+        return _settle_now(decision, client, budget)
     except impact.ImpactError as error:
         _record_failure(decision, error)
-        refreshed = refresh_quietly(request, client)
+        refreshed = refresh_quietly(request, client, deadline=budget)
         raise ImpactFailed(_failure_message(decision, error, refreshed), error=error) from None
     finally:
         sync.note_rate_limit(request.account_sid, client.last_rate_limit)
 
+    if answer.queued:
+        _record_unconfirmed(
+            decision,
+            message="impact.com queued the call to apply it later.",
+            status=200,
+            queued_uri=answer.uri,
+        )
+        return _settle_now(decision, client, budget)
     with transaction.atomic():
         decision.status = Decision.Status.SENT
         decision.finished_at = timezone.now()
         decision.response_status = 200
-        decision.save(update_fields=["status", "finished_at", "response_status"])
+        decision.lease_until = None
+        decision.save(update_fields=["status", "finished_at", "response_status", "lease_until"])
         _audit(decision, AuditEvent.Outcome.SUCCESS, status=200, message="OK")
-    if refresh_quietly(request, client) is None:
+    if refresh_quietly(request, client, deadline=budget) is None:
         sync.mark_decided(request, DECIDED_STATE[decision.action])
     return decision
+
+
+def _settle_now(decision: Decision, client: impact.ImpactClient, budget: impact.Deadline):
+    """Re-read at once, within what is left of the reviewer's wait; if that cannot tell, the
+    worker keeps asking. Raises ImpactFailed when impact.com shows the call did not land."""
+    if not budget.passed:
+        decision = settle(decision, client=client, deadline=budget)
+    if decision.status == Decision.Status.FAILED:
+        raise ImpactFailed(decision.response_message)
+    if decision.status == Decision.Status.UNCONFIRMED:
+        _schedule_settle(decision)
+    return decision
+
+
+def _record_unconfirmed(
+    decision: Decision, *, message: str, status: int | None, queued_uri: str = ""
+) -> None:
+    """The call left and its outcome is not known: keep the slot, audit the attempt as such."""
+    with transaction.atomic():
+        decision.status = Decision.Status.UNCONFIRMED
+        decision.finished_at = timezone.now()
+        decision.next_check_at = timezone.now()
+        decision.lease_until = None
+        decision.response_status = status
+        decision.response_message = message
+        decision.queued_uri = queued_uri[:500]
+        decision.attempt_event = _audit(
+            decision,
+            AuditEvent.Outcome.PENDING if queued_uri else AuditEvent.Outcome.UNKNOWN,
+            status=status,
+            message=message,
+            detail={"queued_uri": queued_uri} if queued_uri else {"outcome_unknown": True},
+        )
+        decision.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "next_check_at",
+                "lease_until",
+                "response_status",
+                "response_message",
+                "queued_uri",
+                "attempt_event",
+            ]
+        )
+
+
+def _schedule_settle(decision: Decision) -> None:
+    from requests_app.tasks import settle_decision_task
+
+    task = settle_decision_task
+    if task.get_backend().supports_defer and decision.next_check_at:
+        task = task.using(run_after=decision.next_check_at)
+    transaction.on_commit(lambda: task.enqueue(decision.pk))
+
+
+def settle(
+    decision: Decision,
+    *,
+    client: impact.ImpactClient | None = None,
+    deadline: impact.Deadline | None = None,
+) -> Decision:
+    """Ask impact.com what became of an unconfirmed decision and record its answer: decided as
+    asked is sent; still new is failed (unless impact.com queued it: then it is still coming);
+    decided otherwise or removed is failed, with what impact.com shows. No answer: ask later."""
+    request = decision.request
+    try:
+        row = sync.refresh_one(
+            request.account_sid, request.impact_id, client=client, retries=0, deadline=deadline
+        )
+    except impact.ImpactError as error:
+        _check_later(decision, error.message)
+        return decision
+    return _settle_to(decision, row)
+
+
+def _settle_to(decision: Decision, row: TrackingValueRequest | None) -> Decision:
+    """Record what impact.com's fresh state of the request says of the decision."""
+    verb = "approve" if decision.action == Decision.Action.APPROVE else "reject"
+    if row is not None and row.state == DECIDED_STATE[decision.action]:
+        status, outcome = Decision.Status.SENT, AuditEvent.Outcome.SUCCESS
+        message = f"Settled: impact.com shows the request {row.get_state_display().lower()}."
+    elif row is not None and row.state == State.NEW:
+        if decision.queued_uri and not _queued_too_long(decision):
+            _check_later(decision, "impact.com has queued it and not applied it yet.")
+            return decision
+        status, outcome = Decision.Status.FAILED, AuditEvent.Outcome.FAILURE
+        message = (
+            f"impact.com did not apply the {verb}: it still shows the request as new. Nothing "
+            "was changed; you can try again."
+        )
+    else:
+        shown = row.get_state_display().lower() if row is not None else "removed"
+        status, outcome = Decision.Status.FAILED, AuditEvent.Outcome.CONFLICT
+        message = f"impact.com shows the request {shown}, not what this {verb} asked for."
+    with transaction.atomic():
+        if not Decision.objects.filter(pk=decision.pk, status=Decision.Status.UNCONFIRMED).update(
+            status=status, response_message=message, next_check_at=None
+        ):
+            decision.refresh_from_db()
+            return decision  # someone else settled it first
+        decision.refresh_from_db()
+        _audit(
+            decision,
+            outcome,
+            status=None,
+            message=message,
+            action="settled",
+            detail={"attempt_event": decision.attempt_event_id, "checks": decision.checks + 1},
+        )
+    return decision
+
+
+def _queued_too_long(decision: Decision) -> bool:
+    age = timezone.now() - (decision.finished_at or decision.created_at)
+    return age > timedelta(hours=settings.TVR_QUEUED_PATIENCE_HOURS)
+
+
+def _check_later(decision: Decision, why: str) -> None:
+    """impact.com could not say yet: the next re-read after a growing wait."""
+    wait = CHECK_BACKOFF[min(decision.checks, len(CHECK_BACKOFF) - 1)]
+    decision.checks = min(decision.checks + 1, 32_000)
+    decision.next_check_at = timezone.now() + timedelta(seconds=wait)
+    Decision.objects.filter(pk=decision.pk, status=Decision.Status.UNCONFIRMED).update(
+        checks=decision.checks, next_check_at=decision.next_check_at
+    )
+    logger.info("Decision %s still unconfirmed (%s); next check in %ss", decision.pk, why, wait)
+
+
+def settle_from_sync(run: SyncRun) -> int:
+    """After a sync: unconfirmed decisions whose request the sync read after the attempt are
+    settled by what it read, with no call of their own."""
+    waiting = Decision.objects.filter(
+        status=Decision.Status.UNCONFIRMED,
+        request__account_sid=run.account_sid,
+        request__fetched_at__gt=F("finished_at"),
+    ).select_related("request", "decided_by")
+    settled = 0
+    for decision in waiting:
+        row = decision.request
+        _settle_to(decision, None if row.is_gone else row)
+        settled += decision.status != Decision.Status.UNCONFIRMED
+    return settled
+
+
+def take_over_lapsed(now: datetime | None = None) -> int:
+    """Decisions whose sender died mid-call (its lease lapsed) become unconfirmed: the call
+    may or may not have reached impact.com, and the re-reads settle which."""
+    now = now or timezone.now()
+    lapsed = Decision.objects.filter(status=Decision.Status.SENDING).filter(
+        Q(lease_until__lt=now)
+        | Q(lease_until__isnull=True, send_after__lt=now - timedelta(minutes=5))
+    )
+    taken = 0
+    for decision in lapsed.select_related("request", "decided_by"):
+        with transaction.atomic():
+            if not Decision.objects.filter(
+                pk=decision.pk, status=Decision.Status.SENDING, lease_until=decision.lease_until
+            ).update(status=Decision.Status.UNCONFIRMED):
+                continue
+            decision.refresh_from_db()
+            _record_unconfirmed(
+                decision,
+                message="The process sending it stopped before impact.com's answer was recorded.",
+                status=None,
+            )
+        taken += 1
+    return taken
+
+
+def settle_due(now: datetime | None = None) -> int:
+    """Re-read every unconfirmed decision whose next check is due; how many were settled."""
+    due = Decision.objects.filter(
+        status=Decision.Status.UNCONFIRMED, next_check_at__lte=now or timezone.now()
+    ).select_related("request", "decided_by")
+    settled = 0
+    for decision in due:
+        settled += settle(decision).status != Decision.Status.UNCONFIRMED
+    return settled
 
 
 def _approval_from(decision: Decision) -> impact.Approval:
@@ -283,14 +498,22 @@ def _approval_from(decision: Decision) -> impact.Approval:
 
 
 def _record_failure(decision: Decision, error: impact.ImpactError) -> None:
+    """impact.com refused the call (or it never left): the slot is free again."""
     message = error.detail if isinstance(error, impact.Rejected) else error.message
     with transaction.atomic():
         decision.status = Decision.Status.FAILED
         decision.finished_at = timezone.now()
+        decision.lease_until = None
         decision.response_status = error.status
         decision.response_message = message
         decision.save(
-            update_fields=["status", "finished_at", "response_status", "response_message"]
+            update_fields=[
+                "status",
+                "finished_at",
+                "lease_until",
+                "response_status",
+                "response_message",
+            ]
         )
         outcome = (
             AuditEvent.Outcome.CONFLICT
@@ -302,19 +525,23 @@ def _record_failure(decision: Decision, error: impact.ImpactError) -> None:
             outcome,
             status=error.status,
             message=message,
-            detail={
-                "error": type(error).__name__,
-                "maybe_sent": getattr(error, "maybe_sent", False),
-            },
+            detail={"error": type(error).__name__},
         )
 
 
 def refresh_quietly(
-    request: TrackingValueRequest, client: impact.ImpactClient | None = None
+    request: TrackingValueRequest,
+    client: impact.ImpactClient | None = None,
+    *,
+    deadline: impact.Deadline | None = None,
 ) -> TrackingValueRequest | None:
     """Re-read the request so the page shows the truth; a failure here changes nothing."""
+    if deadline is not None and deadline.passed:
+        return None
     try:
-        return sync.refresh_one(request.account_sid, request.impact_id, client=client, retries=0)
+        return sync.refresh_one(
+            request.account_sid, request.impact_id, client=client, retries=0, deadline=deadline
+        )
     except impact.ImpactError:
         return None
 
@@ -332,11 +559,6 @@ def _failure_message(
         return f"impact.com refused to {verb} this request: {error.detail}"
     if isinstance(error, impact.RateLimited):
         return f"impact.com is rate-limiting this account; nothing was sent. {error.message}"
-    if isinstance(error, impact.Unavailable) and error.maybe_sent:
-        return (
-            f"{error.message} impact.com may or may not have received the {verb}; the request "
-            "still shows as new here. Check it again before retrying."
-        )
     return f"Could not {verb}: {error.message} Nothing was changed; you can try again."
 
 
@@ -365,38 +587,3 @@ def _audit(
         | extra
         | (detail or {}),
     )
-
-
-def recover_stuck(*, older_than: timedelta = timedelta(minutes=5)) -> int:
-    """Settle decisions left `sending` by a process that died mid-call.
-
-    impact.com is asked what became of the request: decided means the call landed (sent),
-    still open means it did not (failed, so the slot is free for a retry by hand).
-    """
-    cutoff = timezone.now() - older_than
-    stuck = Decision.objects.filter(status=Decision.Status.SENDING, created_at__lt=cutoff)
-    settled = 0
-    for decision in stuck.select_related("request", "decided_by"):
-        try:
-            row = sync.refresh_one(decision.request.account_sid, decision.request.impact_id)
-        except impact.ImpactError:
-            continue  # impact.com cannot say yet; try again on the next sweep
-        landed = row is not None and row.state == DECIDED_STATE[decision.action]
-        with transaction.atomic():
-            if not Decision.objects.filter(pk=decision.pk, status=Decision.Status.SENDING).update(
-                status=Decision.Status.SENT if landed else Decision.Status.FAILED,
-                finished_at=timezone.now(),
-                response_message="" if landed else "Interrupted before impact.com answered.",
-            ):
-                continue
-            decision.refresh_from_db()
-            _audit(
-                decision,
-                AuditEvent.Outcome.SUCCESS if landed else AuditEvent.Outcome.FAILURE,
-                status=None,
-                message="Recovered: impact.com shows the request "
-                + (row.get_state_display().lower() if row else "removed"),
-                detail={"recovered": True},
-            )
-        settled += 1
-    return settled

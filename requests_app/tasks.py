@@ -23,3 +23,17 @@ def send_decision_task(decision_id: int) -> str | None:
 
     decision = decisions.send_queued(decision_id)
     return decision.status if decision else None
+
+
+@task()
+def settle_decision_task(decision_id: int) -> str | None:
+    """Ask impact.com what became of an unconfirmed decision (the sweep asks again later)."""
+    from requests_app import decisions
+    from requests_app.models import Decision
+
+    decision = (
+        Decision.objects.select_related("request", "decided_by")
+        .filter(pk=decision_id, status=Decision.Status.UNCONFIRMED)
+        .first()
+    )
+    return decisions.settle(decision).status if decision else None

@@ -80,9 +80,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "django_tasks_db",
+    # Before django_tasks_db: our db_worker (its worker plus our sweep) replaces its command.
     "requests_app",
     "requests_app.sandbox",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -248,8 +249,10 @@ IMPACT_SANDBOX_MAX_PAGE_SIZE = envint("IMPACT_SANDBOX_MAX_PAGE_SIZE", 20000, min
 # background; a full sync is due every TVR_FULL_SYNC_MINUTES.
 TVR_SYNC_STALE_MINUTES = envint("TVR_SYNC_STALE_MINUTES", 10)
 TVR_FULL_SYNC_MINUTES = envint("TVR_FULL_SYNC_MINUTES", 60)
-# A running sync that has not reported progress for this long is taken as dead.
-TVR_SYNC_ABANDON_MINUTES = envint("TVR_SYNC_ABANDON_MINUTES", 10, minimum=1)
+# A running sync renews its lease every TVR_SYNC_HEARTBEAT_SECONDS; one silent for
+# TVR_SYNC_LEASE_SECONDS (its worker died) is taken over.
+TVR_SYNC_HEARTBEAT_SECONDS = envfloat("TVR_SYNC_HEARTBEAT_SECONDS", 10.0)
+TVR_SYNC_LEASE_SECONDS = envint("TVR_SYNC_LEASE_SECONDS", 45, minimum=2)
 TVR_SYNC_MAX_PAUSE_SECONDS = envfloat("TVR_SYNC_MAX_PAUSE_SECONDS", 30.0)
 # Below this share of the hourly API budget, the sync pauses between pages.
 TVR_SYNC_BUDGET_FLOOR = envfloat("TVR_SYNC_BUDGET_FLOOR", 0.2, maximum=1.0)
@@ -261,3 +264,10 @@ TVR_SIGNIN_MAX_FAILURES = envint("TVR_SIGNIN_MAX_FAILURES", 5, minimum=1)
 TVR_SIGNIN_MAX_FAILURES_PER_IP = envint("TVR_SIGNIN_MAX_FAILURES_PER_IP", 30, minimum=1)
 # impact.com cannot un-approve: decisions wait this long (with an Undo button) before sending.
 TVR_DECISION_DELAY_SECONDS = envint("TVR_DECISION_DELAY_SECONDS", 10)
+# A decision being sent is the sender's for IMPACT_INTERACTIVE_TIMEOUT plus this margin; past
+# that (the sender died) the worker's sweep takes it over and asks impact.com what happened.
+TVR_DECISION_LEASE_MARGIN_SECONDS = envint("TVR_DECISION_LEASE_MARGIN_SECONDS", 15)
+# How long a call impact.com queued (QueuedUri) may stay unapplied before it counts as failed.
+TVR_QUEUED_PATIENCE_HOURS = envint("TVR_QUEUED_PATIENCE_HOURS", 24, minimum=1)
+# How often the task worker sweeps: lapsed leases taken over, unconfirmed decisions re-read.
+TVR_SWEEP_SECONDS = envfloat("TVR_SWEEP_SECONDS", 10.0, minimum=0.1)

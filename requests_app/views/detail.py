@@ -201,7 +201,13 @@ def _decide(
             return _after_decision(request, tvr, **{f"{action}_form": form})
     else:
         verb = "Approval" if action == "approve" else "Rejection"
-        if decision.status == Decision.Status.QUEUED:
+        if decision.status == Decision.Status.UNCONFIRMED:
+            messages.warning(
+                request,
+                f"{verb} sent, but impact.com has not confirmed it yet: checking with "
+                "impact.com. It is not sent again.",
+            )
+        elif decision.status == Decision.Status.QUEUED:
             messages.success(
                 request,
                 f"{verb} queued: it is sent to impact.com in a few seconds unless you undo it.",

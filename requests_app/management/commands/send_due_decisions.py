@@ -1,7 +1,8 @@
-"""`manage.py send_due_decisions`: a safety net to run from cron beside the task worker.
+"""`manage.py send_due_decisions`: one sweep by hand (the task worker sweeps by itself).
 
-Sends queued decisions whose Undo window has passed (in case a task was lost) and settles
-decisions a crashed process left half-sent.
+Sends queued decisions whose Undo window has passed (in case a task was lost), takes over
+decisions a dead process left half-sent, re-reads unconfirmed ones that are due, and frees the
+slot of a sync whose worker died.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from requests_app import decisions
+from requests_app import housekeeping
 
 
 class Command(BaseCommand):
-    help = "Send overdue queued decisions and settle ones interrupted mid-call."
+    help = "Sweep once: overdue queued decisions, interrupted or unconfirmed ones, dead syncs."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sent = decisions.send_due()
-        settled = decisions.recover_stuck()
-        self.stdout.write(f"{sent} queued decisions sent, {settled} interrupted decisions settled.")
+        done = housekeeping.sweep()
+        self.stdout.write(
+            f"{done['queued_sent']} queued decisions sent, {done['decisions_taken_over']} "
+            f"interrupted decisions taken over, {done['decisions_settled']} settled, "
+            f"{done['syncs_abandoned']} dead syncs freed."
+        )

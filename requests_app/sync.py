@@ -4,11 +4,14 @@
   one request (after an approve or reject, or on demand).
 - Each page is written in its own transaction with one bulk upsert, so an interrupted sync
   leaves every row either old or new. Running the same sync twice changes nothing.
-- Rows impact.com stopped returning are marked gone after a complete full sync, never deleted.
+- Rows impact.com stopped returning are marked gone after a complete full sync, never deleted:
+  complete means every page was read and they held as many requests as impact.com's `@total`.
 - An older answer never overwrites a newer one (`fetched_at`), so a sync that read a page
   before a reviewer's approve cannot put the request back to NEW.
 - One sync per account at a time, guarded by a partial unique index on running SyncRun rows;
-  progress, locks and schedules live in the database, never in process memory.
+  progress, locks and schedules live in the database, never in process memory. A running sync
+  renews its lease (`heartbeat_at`) from a thread; one whose lease lapses (its worker died) is
+  taken over within TVR_SYNC_LEASE_SECONDS.
 """
 
 from __future__ import annotations
@@ -278,16 +281,52 @@ def running_sync(account_sid: str) -> SyncRun | None:
     )
 
 
-def _abandon_stale_runs(account_sid: str) -> None:
-    """A worker that died mid-sync must not hold the slot forever."""
-    cutoff = timezone.now() - timedelta(minutes=settings.TVR_SYNC_ABANDON_MINUTES)
-    SyncRun.objects.filter(
-        account_sid=account_sid, status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff
-    ).update(
+def _abandon_stale_runs(account_sid: str | None = None) -> int:
+    """A worker that died mid-sync must not hold the slot: a run whose lease lapsed is over."""
+    cutoff = timezone.now() - timedelta(seconds=settings.TVR_SYNC_LEASE_SECONDS)
+    lapsed = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+    if account_sid is not None:
+        lapsed = lapsed.filter(account_sid=account_sid)
+    return lapsed.update(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
-        error="Abandoned: the worker stopped reporting progress.",
+        error="Abandoned: the worker running it stopped (its lease lapsed).",
     )
+
+
+def abandon_lapsed() -> int:
+    """Every account's syncs whose worker died: the sweep calls this (see housekeeping.py)."""
+    return _abandon_stale_runs()
+
+
+class Lease:
+    """Renews a running sync's `heartbeat_at` from a thread every TVR_SYNC_HEARTBEAT_SECONDS,
+    however long one call to impact.com takes; the renewals stop with the process."""
+
+    def __init__(self, run: SyncRun) -> None:
+        self.run_id = run.pk
+        self.every = settings.TVR_SYNC_HEARTBEAT_SECONDS
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name="tvr-sync-lease", daemon=True)
+
+    def __enter__(self) -> Lease:
+        if self.every > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self.stopped.wait(self.every):
+                SyncRun.objects.filter(pk=self.run_id, status=SyncRun.Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connections.close_all()  # this thread's own connection
 
 
 def run_sync(
@@ -313,27 +352,59 @@ def execute(
 ) -> SyncRun:
     """Walk impact.com's pages for a begun run, writing each as it arrives."""
     try:
-        client = client or impact.get_client(run.account_sid)
-        filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
-        pages = _stamped_pages(client, filters, sleep)
-        if client.over_network:
-            pages = _read_ahead(pages)
-        for fetched_at, page in pages:
-            counts = store(run.account_sid, page.items, fetched_at=fetched_at)
-            _record_page(run, page, counts, client)
-            if progress:
-                progress(run)
-        if run.kind == SyncRun.Kind.FULL:
-            run.gone = _mark_gone(run)
-        else:
-            run.gone = _recheck_missing_open(run, client)
+        with Lease(run):
+            _walk(run, client or impact.get_client(run.account_sid), progress, sleep)
     except impact.ImpactError as error:
         return _finish(run, SyncRun.Status.FAILED, error.message)
+    except IncompleteWalk as error:
+        return _finish(run, SyncRun.Status.FAILED, str(error))
     except Exception as error:
         logger.exception("Sync %s of %s failed", run.pk, run.account_sid)
         _finish(run, SyncRun.Status.FAILED, f"Unexpected error: {type(error).__name__}")
         raise
     return _finish(run, SyncRun.Status.SUCCEEDED)
+
+
+class IncompleteWalk(Exception):
+    """The pages held fewer requests than impact.com announced: nothing may be marked gone."""
+
+
+def _walk(
+    run: SyncRun,
+    client: impact.ImpactClient,
+    progress: Callable[[SyncRun], None] | None,
+    sleep: Callable[[float], None],
+) -> None:
+    from requests_app import decisions  # decisions import this module
+
+    filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
+    pages = _stamped_pages(client, filters, sleep)
+    if client.over_network:
+        pages = _read_ahead(pages)
+    seen: set[str] = set()
+    total: int | None = None
+    for fetched_at, page in pages:
+        counts = store(run.account_sid, page.items, fetched_at=fetched_at)
+        seen.update(item.id for item in page.items)
+        total = page.total if page.total is not None else total
+        _record_page(run, page, counts, client)
+        if progress:
+            progress(run)
+    decisions.settle_from_sync(run)
+    if total is not None and len(seen) < total:
+        raise IncompleteWalk(
+            f"impact.com announced {total} requests but its pages held {len(seen)}; nothing "
+            "was marked gone. The next sync tries again."
+        )
+    if total is None and not seen and run.kind == SyncRun.Kind.FULL:
+        # An empty list with no total proves nothing (an error page shaped like a list).
+        raise IncompleteWalk(
+            "impact.com returned no requests and no total; nothing was marked gone."
+        )
+    if run.kind == SyncRun.Kind.FULL:
+        run.gone = _mark_gone(run)
+    else:
+        run.gone = _recheck_missing_open(run, client)
 
 
 def _stamped_pages(
@@ -489,6 +560,7 @@ def refresh_one(
     *,
     client: impact.ImpactClient | None = None,
     retries: int | None = None,
+    deadline: impact.Deadline | None = None,
 ) -> TrackingValueRequest | None:
     """Re-read one request from impact.com and store it; None when impact.com no longer has it.
 
@@ -497,7 +569,7 @@ def refresh_one(
     client = client or impact.get_client(account_sid)
     fetched_at = timezone.now()
     try:
-        item = client.get_request(impact_id, retries=retries)
+        item = client.get_request(impact_id, retries=retries, deadline=deadline)
     except impact.NotFound:
         TrackingValueRequest.objects.filter(account_sid=account_sid, impact_id=impact_id).update(
             is_gone=True, fetched_at=fetched_at

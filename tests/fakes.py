@@ -54,7 +54,11 @@ class FakeImpact:
             )
 
     def get_request(
-        self, request_id: str | int, *, retries: int | None = None
+        self,
+        request_id: str | int,
+        *,
+        retries: int | None = None,
+        deadline: impact.Deadline | None = None,
     ) -> impact.TrackingValueRequest:
         self.calls.append(("get", str(request_id)))
         payload = self.payloads.get(str(request_id))
@@ -62,19 +66,21 @@ class FakeImpact:
             raise impact.NotFound("Not found", status=404)
         return impact.TrackingValueRequest.parse(payload)
 
-    def approve(self, request_id: str | int, approval: impact.Approval) -> str:
+    def approve(
+        self, request_id: str | int, approval: impact.Approval, **_: Any
+    ) -> impact.WriteResult:
         self.calls.append(("approve", (str(request_id), approval.form_data())))
         return self._decide(str(request_id), "APPROVED")
 
-    def reject(self, request_id: str | int) -> str:
+    def reject(self, request_id: str | int, **_: Any) -> impact.WriteResult:
         self.calls.append(("reject", str(request_id)))
         return self._decide(str(request_id), "DECLINED")
 
-    def _decide(self, request_id: str, state: str) -> str:
+    def _decide(self, request_id: str, state: str) -> impact.WriteResult:
         if self.approve_error is not None:
             raise self.approve_error
         payload = self.payloads[request_id]
         if payload["State"] != "NEW":
             raise impact.Rejected("Request is no longer NEW", status=400)
         payload["State"] = state
-        return payload.get("Uri", "")
+        return impact.WriteResult(uri=payload.get("Uri", ""))

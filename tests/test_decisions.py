@@ -114,23 +114,23 @@ def test_impact_com_refusing_is_shown_verbatim_audited_and_frees_the_request(
     assert decisions.approve(request=open_request, user=alice, approval=PROMO).status == "sent"
 
 
-def test_a_timeout_during_approve_is_never_resent_and_says_the_outcome_is_unknown(
+def test_a_timeout_during_approve_is_never_resent_and_a_clean_reread_settles_it(
     fake, open_request, alice
 ):
-    fake.approve_error = impact.Unavailable(
-        "impact.com did not answer within 10 seconds.", maybe_sent=True
-    )
+    fake.approve_error = impact.OutcomeUnknown("impact.com did not answer within 7 seconds.")
 
-    with pytest.raises(decisions.ImpactFailed, match="may or may not have received") as failed:
+    # impact.com still shows the request new: the approve did not land, the slot is free.
+    with pytest.raises(decisions.ImpactFailed, match="did not apply the approve"):
         decisions.approve(request=open_request, user=alice, approval=PROMO)
 
-    assert "did not answer within 10 seconds" in failed.value.message
     assert len(sends(fake)) == 1
     open_request.refresh_from_db()
     assert open_request.state == State.NEW
-    event = AuditEvent.objects.get(action="approve")
-    assert event.outcome == "failure"
-    assert event.detail["maybe_sent"] is True
+    attempt, settled = AuditEvent.objects.filter(action__startswith="approve").order_by("id")
+    assert (attempt.action, attempt.outcome) == ("approve", "unknown")
+    assert (settled.action, settled.outcome) == ("approve_settled", "failure")
+    assert settled.detail["attempt_event"] == attempt.pk
+    assert Decision.objects.get().status == Decision.Status.FAILED
 
 
 def test_a_request_decided_in_impact_com_itself_is_reported_and_refreshed(
@@ -214,7 +214,8 @@ def test_two_reviewers_approving_at_the_same_moment_send_exactly_one_call(
     assert Decision.objects.filter(status="sent").count() == 1
 
 
-def _interrupted(open_request, user, minutes_ago: int = 10) -> Decision:
+def _interrupted(open_request, user, seconds_ago: int = 60) -> Decision:
+    """A decision whose sender died mid-call: still `sending`, its lease lapsed."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -224,23 +225,27 @@ def _interrupted(open_request, user, minutes_ago: int = 10) -> Decision:
         action="approve",
         status="sending",
         decided_by=user,
-        sent={"PromoCode": "TRAIL20"},
-        created_at=timezone.now() - timedelta(minutes=minutes_ago),
+        sent={"PromoCode": "TRAIL20", "CreditPolicy": "WINNER", "MatchMode": "LI"},
+        lease_until=timezone.now() - timedelta(seconds=seconds_ago),
     )
 
 
 def test_a_decision_interrupted_after_impact_com_accepted_it_is_settled_as_sent(
     fake, open_request, alice
 ):
+    from requests_app import housekeeping
+
     decision = _interrupted(open_request, alice)
     fake.payloads[open_request.impact_id]["State"] = "APPROVED"
 
-    assert decisions.recover_stuck() == 1
+    done = housekeeping.sweep()
 
+    assert (done["decisions_taken_over"], done["decisions_settled"]) == (1, 1)
     decision.refresh_from_db()
     assert decision.status == Decision.Status.SENT
-    event = AuditEvent.objects.get(action="approve")
-    assert (event.outcome, event.detail["recovered"]) == ("success", True)
+    assert sends(fake) == []  # settled by reading, never by sending again
+    outcomes = list(AuditEvent.objects.order_by("id").values_list("action", "outcome"))
+    assert outcomes == [("approve", "unknown"), ("approve_settled", "success")]
 
 
 def test_a_decision_interrupted_before_impact_com_saw_it_frees_the_request(
@@ -254,13 +259,13 @@ def test_a_decision_interrupted_before_impact_com_saw_it_frees_the_request(
 
     decision.refresh_from_db()
     assert decision.status == Decision.Status.FAILED
-    assert "1 interrupted decisions settled" in capsys.readouterr().out
+    assert "1 interrupted decisions taken over, 1 settled" in capsys.readouterr().out
     assert decisions.reject(request=open_request, user=alice).status == "sent"
 
 
 def test_a_decision_still_being_sent_is_left_alone(fake, open_request, alice):
-    decision = _interrupted(open_request, alice, minutes_ago=1)
+    decision = _interrupted(open_request, alice, seconds_ago=-20)  # lease still running
 
-    assert decisions.recover_stuck() == 0
+    assert decisions.take_over_lapsed() == 0
     decision.refresh_from_db()
     assert decision.status == Decision.Status.SENDING

@@ -137,10 +137,17 @@ def test_another_account_and_single_refreshes_may_sync_beside_a_running_sync(fak
     assert sync.begin(sandbox_sid, SyncRun.Kind.ONE).status == SyncRun.Status.RUNNING
 
 
-def test_a_sync_whose_worker_died_frees_the_slot(fake, sandbox_sid, settings):
+def test_a_sync_whose_worker_died_frees_the_slot_once_its_lease_lapses(
+    fake, sandbox_sid, settings
+):
     dead = sync.begin(sandbox_sid)
     SyncRun.objects.filter(pk=dead.pk).update(
-        heartbeat_at=timezone.now() - timedelta(minutes=settings.TVR_SYNC_ABANDON_MINUTES + 1)
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.TVR_SYNC_LEASE_SECONDS - 5)
+    )
+    with pytest.raises(sync.SyncAlreadyRunning):  # lease still running: the slot is taken
+        sync.run_sync(sandbox_sid)
+    SyncRun.objects.filter(pk=dead.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.TVR_SYNC_LEASE_SECONDS + 1)
     )
 
     sync.run_sync(sandbox_sid)

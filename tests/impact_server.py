@@ -141,8 +141,12 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
                 return self._answer(method, 400, {"Status": "ERROR", "Message": message})
             if method == "PUT":
                 form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-                if not (form.get("PromoCode") or form.get("UrlId") or form.get("AssignedPhoneNumberId")):
-                    return self._answer(method, 400, {"Status": "ERROR", "Message": "Missing value"})
+                if not (
+                    form.get("PromoCode") or form.get("UrlId") or form.get("AssignedPhoneNumberId")
+                ):
+                    return self._answer(
+                        method, 400, {"Status": "ERROR", "Message": "Missing value"}
+                    )
             uri = f"/Advertisers/{server.account_sid}/TrackingValueRequests/{request_id}"
             if fault == "queued":
                 with server.lock:
@@ -201,9 +205,7 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
         def _reset(self, method: str) -> None:
             server.journal.append((method, self.path, "reset"))
             # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
 

@@ -121,9 +121,7 @@ def test_the_whole_interactive_path_ends_within_the_budget_when_impact_com_hangs
     assert "still shows the request as new" in decision.response_message
 
 
-def test_an_unconfirmed_decision_shows_checking_and_offers_no_second_approve(
-    server, alice, client
-):
+def test_an_unconfirmed_decision_shows_checking_and_offers_no_second_approve(server, alice, client):
     row = cached(server)
     server.fail_next("PUT", "hang_before_apply")
     server.fail_next("GET", "hang")
@@ -216,7 +214,9 @@ def test_a_next_page_link_to_another_host_is_refused_and_marks_nothing_gone(serv
     assert listener.seen == []  # not even a request, let alone the credentials
     assert run.status == SyncRun.Status.FAILED
     assert "another server" in run.error
-    assert not TrackingValueRequest.objects.filter(pk__in=[r.pk for r in rows], is_gone=True).exists()
+    assert not TrackingValueRequest.objects.filter(
+        pk__in=[r.pk for r in rows], is_gone=True
+    ).exists()
 
 
 def test_a_scheme_relative_next_page_link_is_refused_too(server):

@@ -137,9 +137,7 @@ def test_another_account_and_single_refreshes_may_sync_beside_a_running_sync(fak
     assert sync.begin(sandbox_sid, SyncRun.Kind.ONE).status == SyncRun.Status.RUNNING
 
 
-def test_a_sync_whose_worker_died_frees_the_slot_once_its_lease_lapses(
-    fake, sandbox_sid, settings
-):
+def test_a_sync_whose_worker_died_frees_the_slot_once_its_lease_lapses(fake, sandbox_sid, settings):
     dead = sync.begin(sandbox_sid)
     SyncRun.objects.filter(pk=dead.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.TVR_SYNC_LEASE_SECONDS - 5)

@@ -9,7 +9,7 @@ every call as impact.com would, and misbehaves on demand, once per queued fault:
 - `reset_after_apply`: applies, then resets the connection without answering;
 - `5xx_after_apply` / `5xx_before_apply`: a 502 page after applying, or a 503 without;
 - `queued`: answers `QueuedUri` and applies the write only when `apply_queued()` is called;
-- `echo_auth`: refuses with a 400 whose message echoes the credentials in every encoding;
+- `echo_auth`: (reads too) a 400 whose message echoes the credentials in every encoding;
 - `hang`: (reads too) answers nothing for a while.
 
 Listing can also be made hostile: `next_page_override` replaces `@nextpageuri` (an absolute
@@ -115,6 +115,11 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
             request_id = parts.path[len(prefix) :].strip("/")
             if fault == "hang":
                 return self._hang(method)
+            if fault == "echo_auth":
+                header = self.headers.get("Authorization", "")
+                token = server.auth_token
+                echo = f"Denied for {header} ({token}, {quote(token, safe='')}, {header[6:]})"
+                return self._answer(method, 400, {"Status": "ERROR", "Message": echo})
             if method == "GET" and not request_id:
                 return self._list(parts.query)
             payload = server.requests.get(request_id)
@@ -127,11 +132,6 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
         def _write(
             self, method: str, request_id: str, payload: dict, fault: str, body: bytes
         ) -> None:
-            if fault == "echo_auth":
-                header = self.headers.get("Authorization", "")
-                token = server.auth_token
-                echo = f"Denied for {header} ({token}, {quote(token, safe='')}, {header[6:]})"
-                return self._answer(method, 400, {"Status": "ERROR", "Message": echo})
             if fault == "5xx_before_apply":
                 return self._answer(method, 503, b"<html>503 Service Unavailable</html>")
             if fault == "hang_before_apply":

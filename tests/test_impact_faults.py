@@ -178,24 +178,30 @@ def test_a_sync_settles_unconfirmed_decisions_with_what_it_read(server, alice):
 
 
 def test_an_error_that_echoes_the_credentials_never_carries_them_anywhere(
-    server, alice, client, caplog
+    server, alice, admin, client, caplog
 ):
     row = cached(server)
     server.fail_next("PUT", "echo_auth")
+    server.fail_next("GET", "echo_auth", "echo_auth")  # the re-read, then the sync
     caplog.set_level(logging.DEBUG)
 
     with pytest.raises(decisions.ImpactFailed):
         decisions.approve(request=row, user=alice, approval=PROMO)
-    client.force_login(alice)
+    run = sync.run_sync(SID)
+    client.force_login(admin)
     page = client.get(reverse("requests:detail", args=[row.impact_id])).content.decode()
+    csv = b"".join(client.get(reverse("requests:audit_export")).streaming_content).decode()
 
     basic = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
     places = {
         "decision": Decision.objects.get().response_message,
+        "sync run": run.error,
         "audit": " ".join(str(e.content()) for e in AuditEvent.objects.all()),
         "page": page,
+        "csv": csv,
         "log": caplog.text,
     }
+    assert "[hidden]" in places["sync run"]
     assert "[hidden]" in places["decision"]
     for where, text in places.items():
         for secret in (TOKEN, basic, quote(TOKEN, safe=""), quote_plus(TOKEN)):
@@ -245,3 +251,58 @@ def test_a_walk_with_fewer_requests_than_announced_marks_nothing_gone(server):
 
     server.total_override = None  # a consistent walk does mark it gone
     assert sync.run_sync(SID).gone == 1
+
+
+def test_the_team_page_counts_an_unknown_outcome_only_once_impact_com_settles_it(server, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from requests_app import reports
+
+    row = cached(server)
+    server.fail_next("PUT", "hang_after_apply")
+    server.fail_next("GET", "hang")
+    decision = decisions.approve(request=row, user=alice, approval=PROMO)
+    since = timezone.now() - timedelta(days=1)
+    assert reports.reviewer_stats(SID, since=since) == []
+
+    Decision.objects.filter(pk=decision.pk).update(next_check_at=decision.finished_at)
+    housekeeping.sweep()
+
+    (alice_stats,) = reports.reviewer_stats(SID, since=since)
+    assert (alice_stats.name, alice_stats.approved) == ("alice", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweeps_racing_on_one_unconfirmed_decision_record_one_settling_event(server, alice):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent writers need PostgreSQL; SQLite serialises them anyway")
+    row = cached(server)
+    server.fail_next("PUT", "hang_after_apply")
+    server.fail_next("GET", "hang")
+    decision = decisions.approve(request=row, user=alice, approval=PROMO)
+    assert decision.status == Decision.Status.UNCONFIRMED
+    start = threading.Barrier(4)
+
+    def settle() -> None:
+        try:
+            mine = Decision.objects.select_related("request", "decided_by").get(pk=decision.pk)
+            start.wait()
+            decisions.settle(mine)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=settle) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert AuditEvent.objects.filter(action="approve_settled").count() == 1
+    assert Decision.objects.get(pk=decision.pk).status == Decision.Status.SENT
+    assert len(server.writes()) == 1

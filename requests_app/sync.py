@@ -383,28 +383,31 @@ def _walk(
         pages = _read_ahead(pages)
     seen: set[str] = set()
     total: int | None = None
-    for fetched_at, page in pages:
-        counts = store(run.account_sid, page.items, fetched_at=fetched_at)
-        seen.update(item.id for item in page.items)
-        total = page.total if page.total is not None else total
-        _record_page(run, page, counts, client)
-        if progress:
-            progress(run)
-    decisions.settle_from_sync(run)
-    if total is not None and len(seen) < total:
-        raise IncompleteWalk(
-            f"impact.com announced {total} requests but its pages held {len(seen)}; nothing "
-            "was marked gone. The next sync tries again."
-        )
-    if total is None and not seen and run.kind == SyncRun.Kind.FULL:
-        # An empty list with no total proves nothing (an error page shaped like a list).
-        raise IncompleteWalk(
-            "impact.com returned no requests and no total; nothing was marked gone."
-        )
-    if run.kind == SyncRun.Kind.FULL:
-        run.gone = _mark_gone(run)
-    else:
-        run.gone = _recheck_missing_open(run, client)
+    try:
+        for fetched_at, page in pages:
+            counts = store(run.account_sid, page.items, fetched_at=fetched_at)
+            seen.update(item.id for item in page.items)
+            total = page.total if page.total is not None else total
+            _record_page(run, page, counts, client)
+            if progress:
+                progress(run)
+        if total is not None and len(seen) < total:
+            raise IncompleteWalk(
+                f"impact.com announced {total} requests but its pages held {len(seen)}; "
+                "nothing was marked gone. The next sync tries again."
+            )
+        if total is None and not seen and run.kind == SyncRun.Kind.FULL:
+            # An empty list with no total proves nothing (an error page shaped like a list).
+            raise IncompleteWalk(
+                "impact.com returned no requests and no total; nothing was marked gone."
+            )
+        if run.kind == SyncRun.Kind.FULL:
+            run.gone = _mark_gone(run)
+        else:
+            run.gone = _recheck_missing_open(run, client)
+    finally:
+        # Whatever the walk read is impact.com's truth: it settles decisions waiting on it.
+        decisions.settle_from_sync(run)
 
 
 def _stamped_pages(

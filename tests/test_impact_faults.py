@@ -177,6 +177,21 @@ def test_a_sync_settles_unconfirmed_decisions_with_what_it_read(server, alice):
     assert [entry[0] for entry in server.journal[calls_before:]] == ["GET"]
 
 
+def test_an_open_only_sync_settles_them_too_through_its_recheck_of_missing_requests(
+    server, alice
+):
+    row = cached(server)
+    server.fail_next("PUT", "hang_after_apply")
+    server.fail_next("GET", "hang")
+    decision = decisions.approve(request=row, user=alice, approval=PROMO)
+
+    run = sync.run_sync(SID, SyncRun.Kind.OPEN)  # the approved request is not in State=NEW
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    decision.refresh_from_db()
+    assert decision.status == Decision.Status.SENT
+
+
 def test_an_error_that_echoes_the_credentials_never_carries_them_anywhere(
     server, alice, admin, client, caplog
 ):

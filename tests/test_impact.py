@@ -310,3 +310,72 @@ def test_real_credentials_switch_to_the_real_api(settings):
     client = impact.get_client()
     assert client.base_url == "https://api.impact.com" and client.account_sid == "IRreal"
     assert "real-token" not in repr(client)
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"body": "<html>proxy welcome page</html>", "status": 200},
+        {"body": '{"Status": "OK", "Uri": "/x', "status": 200},  # truncated
+        {"json": {"Status": "ERROR"}, "status": 200},  # not the documented confirmation
+        {"body": requests.exceptions.ConnectionError("reset by peer")},
+        {"body": requests.exceptions.ChunkedEncodingError("cut short")},
+    ],
+)
+def test_a_write_whose_answer_is_unclear_is_outcome_unknown_and_sent_once(client, answer):
+    responses.put(f"{LIST}/9", **answer)
+    responses.put(f"{LIST}/9", json={"Status": "OK", "Uri": "/9"})
+    with pytest.raises(impact.OutcomeUnknown):
+        client.approve("9", impact.Approval("BRANDED_URL_TRACKING", url_id=1))
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_queued_answer_is_accepted_pending(client):
+    responses.delete(f"{LIST}/9", json={"Status": "QUEUED", "QueuedUri": "/Queue/77"})
+    assert client.reject("9") == impact.WriteResult(uri="/Queue/77", queued=True)
+    responses.delete(f"{LIST}/8", json={"Status": "OK", "Uri": f"/Advertisers/{SID}/x/8"})
+    assert client.reject("8") == impact.WriteResult(uri=f"/Advertisers/{SID}/x/8")
+
+
+@responses.activate
+def test_the_token_is_cut_from_answers_in_every_encoding(client):
+    from urllib.parse import quote
+
+    basic = base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+    echoed = f"Basic {basic} / {TOKEN} / {quote(TOKEN)} / {basic.replace('/', chr(92) + '/')}"
+    responses.get(f"{LIST}/1", json=wire_request(Id="1", AdditionalInstructions=echoed))
+    responses.put(f"{LIST}/1", status=400, json={"Message": echoed, "Errors": [{"Message": basic}]})
+
+    item = client.get_request("1")
+    with pytest.raises(impact.Rejected) as refused:
+        client.approve("1", impact.Approval("BRANDED_URL_TRACKING", url_id=1))
+
+    for text in (item.additional_instructions, refused.value.detail):
+        assert TOKEN not in text and basic not in text
+        assert "[hidden]" in text
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.test/Advertisers/IRtest/TrackingValueRequests?Page=2",
+        "//evil.test/Advertisers/IRtest/TrackingValueRequests?Page=2",
+        "http://api.impact.test/Advertisers/IRtest/TrackingValueRequests?Page=2",  # scheme
+        "https://api.impact.test:8443/Advertisers/IRtest/TrackingValueRequests?Page=2",  # port
+    ],
+)
+def test_a_next_page_link_off_the_configured_base_is_never_followed(client, link):
+    responses.get(LIST, json=page([wire_request()], 1, 2, next_uri=link))
+    with pytest.raises(impact.UnsafeNextPage, match="another server"):
+        list(client.iter_pages())
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_an_absolute_next_page_link_on_the_same_base_is_followed(client):
+    responses.get(LIST, json=page([wire_request()], 1, 2, next_uri=f"{LIST}?Page=2"))
+    responses.get(LIST, json=page([wire_request()], 2, 2))
+    assert len(list(client.iter_pages())) == 2

@@ -1,0 +1,184 @@
+"""The sync's bulk writer: the one module allowed a database's own bulk path.
+
+Per page, a few statements with few placeholders, whatever the page size:
+- which of the page's requests are new, changed or older than the row we have: one read
+  (PostgreSQL: `= ANY(%s)` with one array; elsewhere the ORM, in chunks);
+- the new and changed rows only, upserted with a guard that an older answer never overwrites a
+  newer row (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON
+  CONFLICT DO UPDATE ... WHERE; elsewhere one executemany of the same upsert). Unchanged rows
+  are never written;
+- the ids a sync has seen go into a temporary table (`SeenIds`), so "gone" is the difference
+  at the end of a complete walk and memory stays flat at any number of requests.
+
+Every value is converted by its model field's own `get_db_prep_value`, except the payload,
+which goes in as the canonical JSON text its hash was taken over (the same document; the tests
+compare both ways of storing it, and every field of the model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connections
+from django.db.models.expressions import RawSQL
+
+from requests_app.models import TrackingValueRequest
+
+MODEL = TrackingValueRequest
+# Columns a sync writes; `first_seen_at` only on insert. Everything else (the id, the
+# assignment) is ours and never touched by a sync.
+KEY = ("account_sid", "impact_id")
+UPDATED = (
+    "campaign_id",
+    "campaign_name",
+    "media_partner_id",
+    "media_partner_name",
+    "request_type",
+    "state",
+    "number_requested",
+    "date_placed",
+    "date_needed",
+    "date_completed",
+    "deal_id",
+    "deal_name",
+    "deal_type",
+    "deal_state",
+    "requested_value",
+    "approved_value",
+    "additional_instructions",
+    "search_text",
+    "payload",
+    "payload_hash",
+    "last_seen_at",
+    "fetched_at",
+    "is_gone",
+)
+COLUMNS = (*KEY, "first_seen_at", *UPDATED)
+SEEN_TABLE = "tvr_sync_seen"
+STAGE_TABLE = "tvr_sync_stage"
+SQLITE_CHUNK = 900  # ids per read: below every SQLite build's variable limit
+
+
+def _connection():
+    return connections[MODEL.objects.db]
+
+
+def known(account_sid: str, ids: Sequence[str]) -> dict[str, tuple[str, datetime, bool]]:
+    """impact_id -> (payload_hash, fetched_at, is_gone) for the page's rows we already have."""
+    connection = _connection()
+    if connection.vendor == "postgresql":
+        table, quote = MODEL._meta.db_table, connection.ops.quote_name
+        sql = (
+            f"SELECT {quote('impact_id')}, {quote('payload_hash')}, {quote('fetched_at')}, "
+            f"{quote('is_gone')} FROM {quote(table)} "
+            f"WHERE {quote('account_sid')} = %s AND {quote('impact_id')} = ANY(%s)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [account_sid, list(ids)])
+            return {row[0]: row[1:] for row in cursor.fetchall()}
+    found: dict[str, tuple[str, datetime, bool]] = {}
+    for start in range(0, len(ids), SQLITE_CHUNK):
+        rows = MODEL.objects.filter(
+            account_sid=account_sid, impact_id__in=ids[start : start + SQLITE_CHUNK]
+        ).values_list("impact_id", "payload_hash", "fetched_at", "is_gone")
+        found.update((row[0], row[1:]) for row in rows)
+    return found
+
+
+def upsert(rows: Iterable[dict[str, Any]], *, payload_text: Sequence[str]) -> None:
+    """Insert or update whole rows (each a dict of COLUMNS; the payload given as its JSON text,
+    in the same order), never overwriting a row impact.com answered for later."""
+    connection = _connection()
+    prepared = list(_prepared(rows, payload_text, connection))
+    if not prepared:
+        return
+    table, quote = MODEL._meta.db_table, connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in COLUMNS)
+    on_conflict = (
+        f" ON CONFLICT ({', '.join(quote(c) for c in KEY)}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in UPDATED)
+        + f" WHERE {quote(table)}.{quote('fetched_at')} <= excluded.{quote('fetched_at')}"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _stage(cursor, connection, prepared)
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({columns}) "
+                f"SELECT {columns} FROM {STAGE_TABLE}" + on_conflict
+            )
+            cursor.execute(f"TRUNCATE {STAGE_TABLE}")
+        else:
+            placeholders = ", ".join(["%s"] * len(COLUMNS))
+            cursor.executemany(
+                f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})" + on_conflict,
+                prepared,
+            )
+
+
+def _prepared(
+    rows: Iterable[dict[str, Any]], payload_text: Sequence[str], connection: Any
+) -> Iterator[list[Any]]:
+    fields = [MODEL._meta.get_field(name) for name in COLUMNS]
+    payload_at = COLUMNS.index("payload")
+    for values, text in zip(rows, payload_text, strict=True):
+        row = [
+            field.get_db_prep_value(values[field.name], connection, prepared=False)
+            for field in fields
+        ]
+        row[payload_at] = text
+        yield row
+
+
+def _stage(cursor: Any, connection: Any, rows: list[list[Any]]) -> None:
+    """COPY the rows into a temporary table shaped like the model's columns."""
+    fields = [MODEL._meta.get_field(name) for name in COLUMNS]
+    quote = connection.ops.quote_name
+    definition = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} ({definition})")
+    columns = ", ".join(quote(c) for c in COLUMNS)
+    # psycopg's COPY, on the driver cursor Django's cursor wraps.
+    with cursor.cursor.copy(f"COPY {STAGE_TABLE} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+class SeenIds:
+    """The ids one sync has seen, in a temporary table of its own connection."""
+
+    def __enter__(self) -> SeenIds:
+        with _connection().cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+            cursor.execute(f"CREATE TEMP TABLE {SEEN_TABLE} (impact_id varchar(32) PRIMARY KEY)")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with _connection().cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
+
+    def add(self, ids: Sequence[str]) -> None:
+        connection = _connection()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"INSERT INTO {SEEN_TABLE} SELECT unnest(%s::varchar[]) ON CONFLICT DO NOTHING",
+                    [list(ids)],
+                )
+            else:
+                cursor.executemany(
+                    f"INSERT OR IGNORE INTO {SEEN_TABLE} VALUES (%s)",
+                    [(i,) for i in ids],
+                )
+
+    def count(self) -> int:
+        with _connection().cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {SEEN_TABLE}")
+            return cursor.fetchone()[0]
+
+    def unseen(self, account_sid: str):
+        """The account's live rows this sync did not see, as a queryset."""
+        seen = RawSQL(f"SELECT impact_id FROM {SEEN_TABLE}", ())
+        return MODEL.objects.filter(account_sid=account_sid, is_gone=False).exclude(
+            impact_id__in=seen
+        )

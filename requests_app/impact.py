@@ -548,13 +548,20 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class RequestPage:
-    items: tuple[TrackingValueRequest, ...]
+    """One list page. Its requests are typed on first use of `items`, in the thread that uses
+    them: a sync downloads the next page in a thread that then does no CPU-bound work."""
+
+    records: tuple[Mapping[str, Any], ...]
     page: int
     num_pages: int | None
     page_size: int | None
     total: int | None
     next_uri: str
     rate_limit: RateLimit | None
+
+    @cached_property
+    def items(self) -> tuple[TrackingValueRequest, ...]:
+        return tuple(TrackingValueRequest.parse(raw) for raw in self.records)
 
 
 @dataclass(frozen=True)
@@ -964,13 +971,8 @@ class ImpactClient:
     def _parse_page(self, body: Any) -> RequestPage:
         if not isinstance(body, Mapping) or not isinstance(body.get("TrackingValueRequests"), list):
             raise Unavailable("impact.com's list answer has no TrackingValueRequests array.")
-        items = tuple(
-            TrackingValueRequest.parse(raw)
-            for raw in body["TrackingValueRequests"]
-            if isinstance(raw, Mapping)
-        )
         return RequestPage(
-            items=items,
+            records=tuple(_records(body["TrackingValueRequests"])),
             page=_int(body.get("@page")) or 1,
             num_pages=_int(body.get("@numpages")),
             page_size=_int(body.get("@pagesize")),

@@ -34,17 +34,13 @@ class FakeImpact:
         self, *, state: str | None = None, **filters: Any
     ) -> Iterator[impact.RequestPage]:
         self.calls.append(("list", {"state": state, **filters}))
-        items = [
-            impact.TrackingValueRequest.parse(p)
-            for p in self.payloads.values()
-            if state is None or p["State"] == state
-        ]
+        items = [p for p in self.payloads.values() if state is None or p["State"] == state]
         chunks = [items[i : i + self.page_size] for i in range(0, len(items), self.page_size)]
         for number, chunk in enumerate(chunks or [[]], start=1):
             if number == self.fail_on_page:
                 raise impact.Unavailable("impact.com is having trouble (503).", status=503)
             yield impact.RequestPage(
-                items=tuple(chunk),
+                records=tuple(chunk),
                 page=number,
                 num_pages=len(chunks) or 1,
                 page_size=self.page_size,

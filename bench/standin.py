@@ -1,0 +1,86 @@
+"""A stand-in impact.com for the sync benchmark: prepared pages served from memory.
+
+`python -m bench.standin --requests N --page-size S --port P` builds N sandbox-shaped requests
+(the sandbox's own deterministic Seeder), encodes every page once, and then answers the list
+endpoint from those bytes over keep-alive HTTP/1.1, in its own process. So the floor a sync is
+compared with is the network and JSON decoding, not the sandbox's database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+SID = "IRBench000000000000000000000001"
+TOKEN = "bench-token"
+
+
+def build_pages(count: int, page_size: int) -> list[bytes]:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tvr_dashboard.settings")
+    django.setup()
+    from requests_app.sandbox.seed import FIRST_ID, Seeder
+
+    seeder = Seeder(SID, 1, datetime.now(UTC).date())
+    items = [seeder.request(FIRST_ID + i) for i in range(count)]
+    pages = max(1, -(-count // page_size))
+    path = f"/Advertisers/{SID}/TrackingValueRequests"
+    encoded = []
+    for number in range(1, pages + 1):
+        chunk = items[(number - 1) * page_size : number * page_size]
+        envelope = {
+            "@page": str(number),
+            "@numpages": str(pages),
+            "@pagesize": str(page_size),
+            "@total": str(count),
+            "@nextpageuri": f"{path}?Page={number + 1}&PageSize={page_size}"
+            if number < pages
+            else "",
+            "TrackingValueRequests": chunk,
+        }
+        encoded.append(json.dumps(envelope).encode())
+    return encoded
+
+
+def serve(pages: list[bytes], port: int) -> None:
+    expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") != expected:
+                return self._send(401, b'{"Status": "ERROR", "Message": "Unauthorized"}')
+            number = int(parse_qs(urlsplit(self.path).query).get("Page", ["1"])[0])
+            if not 1 <= number <= len(pages):
+                return self._send(404, b'{"Status": "ERROR", "Message": "Not Found"}')
+            self._send(200, pages[number - 1])
+
+        def _send(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--port", type=int, required=True)
+    options = parser.parse_args()
+    serve(build_pages(options.requests, options.page_size), options.port)

@@ -254,13 +254,25 @@ class AuditFilterForm(forms.Form):
     request_id = forms.CharField(label="Request", required=False, max_length=32)
     since = forms.DateField(required=False)
     until = forms.DateField(required=False)
+    # The page's cursor: the id of the last event shown (BigAutoField's range).
+    before = forms.IntegerField(
+        label="Older than", required=False, min_value=1, max_value=2**63 - 1
+    )
+
+
+def visible_accounts(request: HttpRequest) -> list[str]:
+    """Whose events the user may read: the account this deployment reviews (the rule of the
+    list and detail pages), and events of no account (sign-ins)."""
+    return [account_sid(request), ""]
 
 
 def audit_events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+    """The filter form and the events it selects, never outside visible_accounts. Fields that
+    do not validate are left out here; the views answer 400 and show why."""
     form = AuditFilterForm(request.GET)
     form.is_valid()
     data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors and v}
-    events = AuditEvent.objects.all()
+    events = AuditEvent.objects.filter(account_sid__in=visible_accounts(request))
     if "person" in data:
         events = events.filter(actor_name=data["person"])
     if "action" in data:
@@ -289,9 +301,8 @@ AUDIT_ROW_COLUMNS = (
 @permission_required("view_auditevent")
 def audit_log(request: HttpRequest) -> HttpResponse:
     form, events = audit_events(request)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        events = events.filter(id__lt=int(before))
+    if before := form.cleaned_data.get("before"):
+        events = events.filter(id__lt=before)
     # What a row shows, as named tuples: not the hash chain or the JSON detail (decoding it was
     # a tenth of the page), and no model instances (building them was another tenth).
     shown = events.order_by("-id").values_list("id", *AUDIT_ROW_COLUMNS, named=True)
@@ -307,13 +318,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "export_query": params.urlencode(),
         "can_export": request.user.has_perm("requests_app.export_audit"),
     }
-    return render(request, "requests_app/audit.html", context, partial="events")
+    response = render(request, "requests_app/audit.html", context, partial="events")
+    if form.errors:
+        response.status_code = 400
+    return response
 
 
 @require_GET
 @permission_required("export_audit")
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    _, events = audit_events(request)
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    form, events = audit_events(request)
+    if form.errors:
+        # An export with a filter left out would hold more than was asked for.
+        response = render(request, "requests_app/audit.html", {"form": form})
+        response.status_code = 400
+        return response
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
         reports.audit_csv(events), content_type="text/csv; charset=utf-8"

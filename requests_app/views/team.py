@@ -4,6 +4,7 @@ audit, team page."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -32,24 +33,27 @@ from .detail import TEMPLATE as DETAIL
 from .detail import _after_decision, detail_context
 
 
-def _queue_action(request: HttpRequest, impact_id: str, action) -> HttpResponse:
+def _queue_action(
+    request: HttpRequest, impact_id: str, name: str, action, **confirm_fields: Any
+) -> HttpResponse:
+    """Run action(tvr, confirm); when someone else holds the request, ask to confirm `name`
+    (the same action, with confirm_fields, e.g. who to assign it to)."""
     tvr = get_request_or_404(request, impact_id)
     confirm = request.POST.get("confirm") == "1"
     try:
         action(tvr, confirm)
     except queues.HeldByOther as held:
-        if request.htmx:
-            return render(
-                request,
-                DETAIL,
-                detail_context(request, tvr, held_by=held.holder, confirm_action="claim"),
-                partial="decision",
-            )
-        response = render(
+        context = detail_context(
             request,
-            DETAIL,
-            detail_context(request, tvr, held_by=held.holder, confirm_action="claim"),
+            tvr,
+            held_by=held.holder,
+            confirm_action=name,
+            confirm_view=f"requests:{name}",
+            confirm_fields=confirm_fields,
         )
+        if request.htmx:
+            return render(request, DETAIL, context, partial="decision")
+        response = render(request, DETAIL, context)
         response.status_code = 409
         return response
     except queues.QueueError as error:
@@ -66,7 +70,7 @@ def claim(request: HttpRequest, impact_id: str) -> HttpResponse:
         queues.claim(request=tvr, user=request.user, confirm=confirm)
         messages.success(request, f"You hold request {tvr.impact_id}.")
 
-    return _queue_action(request, impact_id, act)
+    return _queue_action(request, impact_id, "claim", act)
 
 
 @require_POST
@@ -76,20 +80,29 @@ def release(request: HttpRequest, impact_id: str) -> HttpResponse:
         queues.release(request=tvr, user=request.user, confirm=confirm)
         messages.success(request, f"Request {tvr.impact_id} is back in the unassigned queue.")
 
-    return _queue_action(request, impact_id, act)
+    return _queue_action(request, impact_id, "release", act)
+
+
+class AssignForm(forms.Form):
+    """Who to hand a request to: any active user (queues.assign says when they cannot review)."""
+
+    to = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
 
 
 @require_POST
 @permission_required("claim_request")
 def assign(request: HttpRequest, impact_id: str) -> HttpResponse:
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a teammate to assign it to.")
+        return _after_decision(request, get_request_or_404(request, impact_id), status=400)
+    to = form.cleaned_data["to"]
+
     def act(tvr, confirm):
-        to = get_user_model().objects.filter(pk=request.POST.get("to") or 0).first()
-        if to is None:
-            raise queues.QueueError("Choose a teammate to assign it to.")
         queues.assign(request=tvr, to=to, user=request.user, confirm=confirm)
         messages.success(request, f"Assigned to {to.get_username()}.")
 
-    return _queue_action(request, impact_id, act)
+    return _queue_action(request, impact_id, "assign", act, to=to.pk)
 
 
 @require_POST

@@ -113,3 +113,18 @@ def test_every_url_needs_a_login_for_every_method(client, make_request):
             assert response.status_code in (302, 405), (url, response.status_code)
             if response.status_code == 302:
                 assert response["Location"].startswith(reverse("login")), url
+
+
+@pytest.mark.django_db
+def test_every_view_says_which_http_methods_it_answers(client, admin, make_request):
+    from django.urls import get_resolver
+
+    tvr = make_request()
+    client.force_login(admin)
+    args = {"impact_id": tvr.impact_id, "decision_id": 1, "view_id": 1, "reason_id": 1}
+    app = next(p for p in get_resolver().url_patterns if getattr(p, "app_name", None) == "requests")
+    for pattern in app.url_patterns:
+        names = pattern.pattern.regex.groupindex
+        url = reverse(f"requests:{pattern.name}", kwargs={k: args[k] for k in names})
+        for method in (client.put, client.patch, client.delete):
+            assert method(url).status_code == 405, (url, method.__name__)

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from requests_app import decisions, queues, reports
@@ -173,8 +173,10 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     view = get_object_or_404(SavedView, pk=view_id)
-    if view.owner_id != request.user.pk and not request.user.has_perm("requests_app.export_audit"):
-        raise PermissionDenied("Only its owner can delete a saved view.")
+    if view.owner_id != request.user.pk and not request.user.has_perm(
+        "requests_app.delete_savedview"
+    ):
+        raise PermissionDenied("Only its owner or an admin can delete a saved view.")
     view.delete()
     messages.success(request, f"Deleted saved view “{view.name}”.")
     return redirect("requests:list")
@@ -190,6 +192,18 @@ class ReasonForm(forms.ModelForm):
         labels = {"label": "New reason"}
 
 
+def _reasons_page(request: HttpRequest, form: ReasonForm, *, error: str = "") -> HttpResponse:
+    response = render(
+        request,
+        "requests_app/reasons.html",
+        {"form": form, "reasons": RejectionReason.objects.all(), "error": error},
+    )
+    if form.errors or error:
+        response.status_code = 400
+    return response
+
+
+@require_http_methods(["GET", "POST"])
 @permission_required("change_rejectionreason")
 def reasons(request: HttpRequest) -> HttpResponse:
     """The short list of reasons reviewers pick from when rejecting; the admin keeps it."""
@@ -200,14 +214,15 @@ def reasons(request: HttpRequest) -> HttpResponse:
         reason.save()
         messages.success(request, f"Added the reason “{reason.label}”.")
         return redirect("requests:reasons")
-    response = render(
-        request,
-        "requests_app/reasons.html",
-        {"form": form, "reasons": RejectionReason.objects.all()},
+    return _reasons_page(request, form)
+
+
+class ChangeReasonForm(forms.Form):
+    """What the reasons page's buttons send: a move, or nothing (hide or offer again)."""
+
+    move = forms.ChoiceField(
+        required=False, choices=[("", "hide or offer again"), ("up", "up"), ("down", "down")]
     )
-    if form.errors:
-        response.status_code = 400
-    return response
 
 
 @require_POST
@@ -215,8 +230,13 @@ def reasons(request: HttpRequest) -> HttpResponse:
 def change_reason(request: HttpRequest, reason_id: int) -> HttpResponse:
     """Hide or show a reason, or move it up or down the list (decisions keep their text)."""
     reason = get_object_or_404(RejectionReason, pk=reason_id)
-    move = request.POST.get("move")
-    if move in ("up", "down"):
+    change = ChangeReasonForm(request.POST)
+    if not change.is_valid():
+        return _reasons_page(
+            request, ReasonForm(), error="Move a reason “up” or “down”; nothing was changed."
+        )
+    move = change.cleaned_data["move"]
+    if move:
         ordered = list(RejectionReason.objects.all())
         at = ordered.index(reason)
         to = at - 1 if move == "up" else at + 1

@@ -1,4 +1,5 @@
-"""Admin for accounts and read-only views of the cache, syncs, decisions and the audit trail."""
+"""Admin for accounts, and read-only views of the cache, syncs, decisions, sign-in
+failures and the audit trail."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from requests_app.models import Account, AuditEvent, Decision, SyncRun, TrackingValueRequest
+from requests_app.models import (
+    Account,
+    AuditEvent,
+    Decision,
+    SignInFailure,
+    SyncRun,
+    TrackingValueRequest,
+)
+from requests_app.signin import ThrottledAdminAuthenticationForm
+
+# The admin's sign-in is throttled like the app's (requests_app/signin.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -81,3 +93,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_name", "action", "outcome", "request_impact_id"]
     list_filter = ["action", "outcome"]
     search_fields = ["actor_name", "request_impact_id"]
+
+
+@admin.register(SignInFailure)
+class SignInFailureAdmin(ReadOnlyAdmin):
+    list_display = ["username", "address", "window_start", "failures", "refused", "last_at"]
+    search_fields = ["username", "address"]

@@ -1,4 +1,4 @@
-"""Admin for accounts, and read-only views of the cache, syncs, decisions, sign-in
+"""Admin for accounts and users, and read-only views of the cache, syncs, decisions, sign-in
 failures and the audit trail."""
 
 from __future__ import annotations
@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from requests_app.models import (
@@ -99,3 +101,28 @@ class AuditEventAdmin(ReadOnlyAdmin):
 class SignInFailureAdmin(ReadOnlyAdmin):
     list_display = ["username", "address", "window_start", "failures", "refused", "last_at"]
     search_fields = ["username", "address"]
+
+
+# Only a superuser grants what goes beyond the three roles: superuser, staff (the admin site)
+# and permissions of one's own. Read-only fields are left out of the form, so a crafted POST
+# cannot set them either.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "user_permissions")
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class TeamUserAdmin(UserAdmin):
+    """Django's user admin, for the admin role: roles (groups) yes, privileges no."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return fields
+        return [*fields, *PRIVILEGE_FIELDS]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A superuser's account (its password included) is changed by a superuser only.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)

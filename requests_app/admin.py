@@ -1,13 +1,27 @@
-"""Admin for accounts and read-only views of the cache, syncs, decisions and the audit trail."""
+"""Admin for accounts and users, and read-only views of the cache, syncs, decisions, sign-in
+failures and the audit trail."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from requests_app.models import Account, AuditEvent, Decision, SyncRun, TrackingValueRequest
+from requests_app.models import (
+    Account,
+    AuditEvent,
+    Decision,
+    SignInFailure,
+    SyncRun,
+    TrackingValueRequest,
+)
+from requests_app.signin import ThrottledAdminAuthenticationForm
+
+# The admin's sign-in is throttled like the app's (requests_app/signin.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -81,3 +95,34 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_name", "action", "outcome", "request_impact_id"]
     list_filter = ["action", "outcome"]
     search_fields = ["actor_name", "request_impact_id"]
+
+
+@admin.register(SignInFailure)
+class SignInFailureAdmin(ReadOnlyAdmin):
+    list_display = ["username", "address", "window_start", "failures", "refused", "last_at"]
+    search_fields = ["username", "address"]
+
+
+# Only a superuser grants what goes beyond the three roles: superuser, staff (the admin site)
+# and permissions of one's own. Read-only fields are left out of the form, so a crafted POST
+# cannot set them either.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "user_permissions")
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class TeamUserAdmin(UserAdmin):
+    """Django's user admin, for the admin role: roles (groups) yes, privileges no."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return fields
+        return [*fields, *PRIVILEGE_FIELDS]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A superuser's account (its password included) is changed by a superuser only.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from requests_app import impact, queues, search
+from requests_app import impact, patterns, queues, search
 from requests_app.models import RejectionReason, RequestType, State, TrackingValueRequest
 
 ID_MAX = 2**63 - 1
@@ -38,7 +37,17 @@ SORTS = {
 class FilterForm(forms.Form):
     """Every filter the list offers; invalid values are dropped, never a 500."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.SearchInput(
+            attrs={
+                "placeholder": "Partner, campaign, deal, code, instructions or id",
+                "autocomplete": "off",
+            }
+        ),
+    )
     state = forms.ChoiceField(choices=STATE_TABS, required=False)
     queue = forms.ChoiceField(
         label="Queue", choices=[("", "Any queue"), *queues.QUEUES], required=False
@@ -51,14 +60,21 @@ class FilterForm(forms.Form):
     )
     partner = forms.TypedChoiceField(label="Partner", coerce=int, required=False, empty_value=None)
     deal = forms.TypedChoiceField(label="Deal", coerce=int, required=False, empty_value=None)
-    needed_from = forms.DateField(label="Needed from", required=False)
-    needed_to = forms.DateField(label="Needed by", required=False)
+    needed_from = forms.DateField(
+        label="Needed from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    needed_to = forms.DateField(
+        label="Needed by", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     sort = forms.ChoiceField(
         label="Sort", choices=[(k, v[0]) for k, v in SORTS.items()], required=False
     )
 
+    # The fields the list's filter bar shows (the tab and queue are links, not fields there).
+    BAR = ("q", "request_type", "campaign", "partner", "deal", "needed_from", "needed_to", "sort")
+
     def __init__(self, data: Any = None, *, choices: dict[str, list] | None = None) -> None:
-        super().__init__(data)
+        super().__init__(data, label_suffix="")
         choices = choices or {}
         self.fields["campaign"].choices = [("", "Any campaign"), *choices.get("campaign", [])]
         self.fields["partner"].choices = [("", "Any partner"), *choices.get("partner", [])]
@@ -181,9 +197,9 @@ class PromoCodeApprovalForm(ApprovalForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("match_mode") == "RE" and data.get("promo_code"):
-            error = regex_error(data["promo_code"])
+            error = patterns.compile_error(data["promo_code"])
             if error:
-                self.add_error("promo_code", f"This regular expression does not compile: {error}.")
+                self.add_error("promo_code", error)
         return data
 
 
@@ -234,38 +250,57 @@ def approval_form(request: TrackingValueRequest, data: Any = None) -> ApprovalFo
     return form_class(data, initial=initial, prefix=None)
 
 
-def regex_error(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        return str(error)
-    except (RecursionError, OverflowError):
-        return "too complex"
-    return ""
+# --- the code tester ------------------------------------------------------------------------
+
+TESTED_CODES = 20
+TESTED_CODE_LENGTH = 100
+TESTED_TEXT = 4000  # characters of the codes box: 20 codes of 100, with room for blanks
+TEST_SECONDS = 0.25  # all the regular expression work of one tester request, together
+TOO_SLOW = "This expression takes too long to test; simplify it."
 
 
-def code_matches(code: str, mode: str, samples: list[str]) -> list[tuple[str, bool]]:
-    """Which sample codes a code would credit: LI ignores case, RE is case-sensitive and whole."""
-    results = []
-    for sample in samples[:20]:
-        sample = sample.strip()[:100]
-        if not sample:
-            continue
-        if mode == "RE":
-            try:
-                hit = re.fullmatch(code, sample) is not None
-            except (re.error, RecursionError, OverflowError):
-                hit = False
-        else:
-            hit = sample.casefold() == code.casefold()
-        results.append((sample, hit))
-    return results
+class CodeTestForm(forms.Form):
+    """The code tester (GET): a code or pattern, its match mode and the codes to try."""
+
+    promo_code = forms.CharField(required=False, max_length=patterns.MAX_PATTERN_LENGTH)
+    match_mode = forms.ChoiceField(
+        choices=PromoCodeApprovalForm.base_fields["match_mode"].choices, required=False
+    )
+    samples = forms.CharField(required=False, max_length=TESTED_TEXT, strip=False)
+
+    def clean_match_mode(self) -> str:
+        return self.cleaned_data["match_mode"] or "LI"
+
+    def clean_samples(self) -> list[str]:
+        codes = self.cleaned_data["samples"].replace(",", "\n").splitlines()
+        codes = [code.strip() for code in codes if code.strip()]
+        if len(codes) > TESTED_CODES:
+            raise forms.ValidationError(f"Test at most {TESTED_CODES} codes at a time.")
+        if any(len(code) > TESTED_CODE_LENGTH for code in codes):
+            raise forms.ValidationError(
+                f"A code to test is at most {TESTED_CODE_LENGTH} characters."
+            )
+        return codes
+
+
+def code_matches(
+    code: str, mode: str, samples: list[str], *, deadline: patterns.Deadline
+) -> list[tuple[str, bool]]:
+    """Which sample codes a code would credit: LI ignores case, RE is case-sensitive and whole.
+    Raises patterns.TooSlow when the pattern runs past the deadline."""
+    if mode != "RE":
+        return [(sample, sample.casefold() == code.casefold()) for sample in samples]
+    if patterns.compile_error(code):
+        return [(sample, False) for sample in samples]
+    pattern = patterns.compiled(code)
+    return [(sample, patterns.fullmatch(pattern, sample, deadline)) for sample in samples]
 
 
 def code_taken_elsewhere(
-    request: TrackingValueRequest, code: str, mode: str
+    request: TrackingValueRequest, code: str, mode: str, *, deadline: patterns.Deadline
 ) -> list[TrackingValueRequest]:
-    """Cached approvals of this code (or, for RE, of codes it matches) for other partners."""
+    """Cached approvals of this code (or, for RE, of codes it matches) for other partners.
+    Raises patterns.TooSlow when matching them runs past the deadline."""
     if not code:
         return []
     others = (
@@ -279,24 +314,18 @@ def code_taken_elsewhere(
         .only("impact_id", "media_partner_name", "approved_value", "media_partner_id")
     )
     if mode == "RE":
-        if regex_error(code):
+        if patterns.compile_error(code):
             return []
+        pattern = patterns.compiled(code)
         found = []
         for other in others.iterator(chunk_size=2000):
-            if _safe_fullmatch(code, other.approved_value):
+            if patterns.fullmatch(pattern, other.approved_value, deadline):
                 found.append(other)
                 if len(found) >= 5:
                     break
         return found
     # Spelled as the tvr_approved_code index is, so the database uses it.
     return list(others.alias(code=Upper("approved_value")).filter(code=code.upper())[:5])
-
-
-def _safe_fullmatch(pattern: str, value: str) -> bool:
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except (re.error, RecursionError, OverflowError):
-        return False
 
 
 # --- reject, comment, saved views -------------------------------------------------------------
@@ -322,7 +351,13 @@ class RejectForm(DecisionForm):
 
 class BulkRejectForm(forms.Form):
     ids = forms.CharField(widget=forms.MultipleHiddenInput)
-    reason = forms.CharField(required=False, max_length=200)
+    # Shown below the list's table, outside the bulk form it belongs to (form="bulk").
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"form": "bulk"}),
+    )
 
 
 class CommentForm(forms.Form):
@@ -332,6 +367,10 @@ class CommentForm(forms.Form):
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=80)
+    name = forms.CharField(
+        label="View name",
+        max_length=80,
+        widget=forms.TextInput(attrs={"placeholder": "Name, e.g. Overdue promo codes"}),
+    )
     shared = forms.BooleanField(label="Share with the team", required=False)
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)

@@ -484,3 +484,31 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignInFailure(models.Model):
+    """Failed sign-ins for one username from one address in one window, counted on one row:
+    a flood of attempts bumps a count instead of writing a row (or an audit event) each."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=45, blank=True)
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)  # password checked and wrong
+    refused = models.PositiveIntegerField(default=0)  # turned away unchecked while throttled
+    first_at = models.DateTimeField(default=timezone.now)
+    last_at = models.DateTimeField(default=timezone.now)  # the last checked failure
+
+    class Meta:
+        ordering = ["-last_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["username", "address", "window_start"], name="signin_failure_window"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["address", "last_at"], name="signin_failure_address"),
+            models.Index(fields=["last_at"], name="signin_failure_last"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or '(any)'} from {self.address or '?'}: {self.failures}"

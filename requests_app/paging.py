@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import DateTimeField, F, Field, Q, QuerySet
+
+PK_MAX = 2**63 - 1  # a bigint
+MAX_CURSOR = 1024  # characters; ours are a few dozen
 
 
 @dataclass(frozen=True)
@@ -34,18 +37,27 @@ def _encode(value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[Any, int] | None:
-    """The cursor's (value, id), or None for anything that is not a cursor we made."""
+def _decode(cursor: str, field: Field) -> tuple[Any, int] | None:
+    """The cursor's (value, id) when it is one we could have made for `field`'s sort, else
+    None: the list then shows its first page, as it ignores any other filter it cannot use."""
+    if len(cursor) > MAX_CURSOR:
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
-        if isinstance(value, dict):
-            value = datetime.fromisoformat(value["t"])
-        if not isinstance(pk, int) or not isinstance(value, str | datetime | type(None)):
-            return None
-        return value, pk
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        if isinstance(value, dict) and isinstance(field, DateTimeField):
+            value = datetime.fromisoformat(value["t"]).astimezone(UTC)
+        elif isinstance(value, str):
+            value.encode()  # no lone surrogates
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError):
         return None
+    if isinstance(field, DateTimeField):
+        fits = value is None or isinstance(value, datetime)
+    else:
+        fits = value is None or (isinstance(value, str) and "\x00" not in value)
+    if not fits or type(pk) is not int or not 0 < pk <= PK_MAX:
+        return None
+    return value, pk
 
 
 def _order(column: str, descending: bool) -> list[Any]:
@@ -79,7 +91,8 @@ def keyset_page(
     size: int = 50,
 ) -> Page:
     """One page of `rows` ordered by `column` then id, after or before a cursor."""
-    cursor = _decode(before) if before else _decode(after) if after else None
+    field = rows.model._meta.get_field(column)
+    cursor = _decode(before, field) if before else _decode(after, field) if after else None
     going_back = bool(before) and cursor is not None
     if cursor is not None:
         value, pk = cursor

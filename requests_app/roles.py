@@ -30,6 +30,8 @@ _ADMIN = [
     "requests_app.change_account",
     "requests_app.add_rejectionreason",
     "requests_app.change_rejectionreason",
+    "requests_app.delete_savedview",  # anyone's; owners delete their own without it
+    "requests_app.view_signinfailure",
     "auth.view_user",
     "auth.add_user",
     "auth.change_user",

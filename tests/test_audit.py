@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
 
 from requests_app import audit
 from requests_app.models import AuditEvent
@@ -162,3 +163,94 @@ def test_audit_rows_built_in_one_pass_match_the_template(alice, zone):
         new = Template("{% load tvr %}{% audit_rows events %}").render(Context({"events": rows}))
     assert squeeze(new) == squeeze(old)
     assert "&lt;script&gt;" in new and "<script>" not in new
+
+
+# --- the audit page and its export: only this deployment's account ---------------------------
+
+OTHER = "IRotherAccount00001"
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}  # only the events, not the filter bar's choices
+
+
+def csv_lines(response) -> list[str]:
+    return b"".join(response.streaming_content).decode().strip().splitlines()
+
+
+@pytest.fixture
+def two_accounts(alice, sandbox_sid):
+    ours = audit.record(
+        action="claim", outcome="success", actor=alice, account_sid=sandbox_sid,
+        request_impact_id="111111",
+    )  # fmt: skip
+    theirs = audit.record(
+        action="claim", outcome="success", actor=alice, account_sid=OTHER,
+        request_impact_id="999999",
+    )  # fmt: skip
+    sign_in = audit.record(action="sign_in", outcome="success", actor=alice)  # no account
+    return ours, theirs, sign_in
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"account": OTHER}, {"request_id": "999999"}, {"account": OTHER, "request_id": "999999"}],
+)
+def test_the_audit_page_never_shows_another_accounts_events(client, admin, two_accounts, query):
+    client.force_login(admin)
+
+    page = client.get(reverse("requests:audit"), query, **HTMX).content.decode()
+    export = csv_lines(client.get(reverse("requests:audit_export"), query))
+
+    assert reverse("requests:detail", args=["999999"]) not in page
+    assert not any("999999" in line for line in export)
+
+
+def test_the_audit_page_shows_this_accounts_events_and_account_less_ones(
+    client, admin, two_accounts, sandbox_sid
+):
+    client.force_login(admin)
+
+    page = client.get(reverse("requests:audit"), **HTMX).content.decode()
+    export = csv_lines(client.get(reverse("requests:audit_export"), {"account": sandbox_sid}))
+
+    assert reverse("requests:detail", args=["111111"]) in page and ">sign_in<" in page
+    assert len(export) == 2 and "111111" in export[1]  # the header and our claim
+
+
+def test_the_audit_scope_follows_the_configured_account(client, admin, two_accounts, settings):
+    settings.IMPACT_ACCOUNT_SID, settings.IMPACT_AUTH_TOKEN = OTHER, "secret-token"
+    client.force_login(admin)
+
+    page = client.get(reverse("requests:audit"), **HTMX).content.decode()
+
+    assert reverse("requests:detail", args=["999999"]) in page
+    assert reverse("requests:detail", args=["111111"]) not in page
+
+
+@pytest.mark.parametrize("before", ["²", "١٢x", "-5", "0", "1e3", "9" * 30, "abc", "\u0000"])
+def test_a_bad_before_cursor_is_a_clear_400_not_a_500(client, admin, two_accounts, before):
+    client.force_login(admin)
+
+    response = client.get(reverse("requests:audit"), {"before": before})
+
+    assert response.status_code == 400
+    assert "Older than" in response.content.decode()
+
+
+def test_the_before_cursor_pages_back_through_the_events(client, admin, two_accounts):
+    _ours, _theirs, sign_in = two_accounts
+    client.force_login(admin)
+
+    page = client.get(
+        reverse("requests:audit"), {"before": str(sign_in.pk)}, **HTMX
+    ).content.decode()
+
+    assert reverse("requests:detail", args=["111111"]) in page and ">sign_in<" not in page
+
+
+def test_a_bad_filter_refuses_the_export_rather_than_widening_it(client, admin, two_accounts):
+    client.force_login(admin)
+
+    response = client.get(reverse("requests:audit_export"), {"since": "yesterday"})
+
+    assert response.status_code == 400

@@ -62,3 +62,27 @@ def test_only_admins_keep_the_list(client, request, who):
     assert client.post(reverse("requests:reasons"), {"label": "Sneaky"}).status_code == 403
     assert client.post(reverse("requests:change_reason", args=[reason.pk])).status_code == 403
     assert list(RejectionReason.objects.values_list("label", "active")) == [("Kept", True)]
+
+
+@pytest.mark.parametrize("move", ["sideways", "UP", "up ", "0", "\u0000", "x" * 500])
+def test_a_move_that_is_not_up_or_down_is_a_400_and_changes_nothing(client, admin, move):
+    _a, b = (RejectionReason.objects.create(label=x, position=i) for i, x in enumerate("AB"))
+    client.force_login(admin)
+
+    response = client.post(reverse("requests:change_reason", args=[b.pk]), {"move": move})
+
+    assert response.status_code == 400
+    assert "nothing was changed" in response.content.decode()
+    assert list(RejectionReason.objects.values_list("label", "active")) == [
+        ("A", True),
+        ("B", True),
+    ]
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_the_reasons_page_answers_only_get_and_post(client, admin, method):
+    client.force_login(admin)
+
+    response = getattr(client, method)(reverse("requests:reasons"))
+
+    assert response.status_code == 405

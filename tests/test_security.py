@@ -40,15 +40,40 @@ def test_htmx_posts_without_csrf_token_are_refused(alice, make_request):
     assert response.status_code == 403
 
 
-def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE is theirs, not production's.
-    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+# Values for the variables the README's deploy list names without one.
+EXAMPLE_VALUES = {
+    "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "tvr.example.com",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://tvr.example.com",
+    "IMPACT_ACCOUNT_SID": "IRexample0000000000000000000001",
+    "IMPACT_AUTH_TOKEN": "an-example-token",
+}
+
+
+def readme_deploy_settings() -> dict[str, str]:
+    """The environment the README's "Deploying for a team" settings list describes."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploying for a team") :]
+    bullet = section[section.index("- **Settings**") :]
+    bullet = bullet[: bullet.index("\n- **", 1)]
+    named = dict.fromkeys(re.findall(r"`([A-Z][A-Z0-9_]+)`", bullet), "")
+    named |= dict(re.findall(r"`([A-Z][A-Z0-9_]+)=([^`]*)`", bullet))
+    return {name: value or EXAMPLE_VALUES[name] for name, value in named.items()}
+
+
+def test_check_deploy_is_clean_with_the_readmes_production_settings(tmp_path):
+    production = readme_deploy_settings()
+    assert {"DJANGO_DEBUG", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"} <= production.keys()
+    # Nothing from this shell's settings: only what the README lists (plus the database,
+    # which `check` does not connect to). DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests'.
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "TVR_", "IMPACT_", "DATABASE_", "REDIS_"))
+    }
     env = {
         **inherited,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
-        "DJANGO_ALLOWED_HOSTS": "tvr.example.com",
-        "DJANGO_SSL_REDIRECT": "true",
+        **production,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
     }
     result = subprocess.run(
@@ -60,7 +85,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+    assert "System check identified no issues" in result.stdout
 
 
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
@@ -113,3 +138,18 @@ def test_every_url_needs_a_login_for_every_method(client, make_request):
             assert response.status_code in (302, 405), (url, response.status_code)
             if response.status_code == 302:
                 assert response["Location"].startswith(reverse("login")), url
+
+
+@pytest.mark.django_db
+def test_every_view_says_which_http_methods_it_answers(client, admin, make_request):
+    from django.urls import get_resolver
+
+    tvr = make_request()
+    client.force_login(admin)
+    args = {"impact_id": tvr.impact_id, "decision_id": 1, "view_id": 1, "reason_id": 1}
+    app = next(p for p in get_resolver().url_patterns if getattr(p, "app_name", None) == "requests")
+    for pattern in app.url_patterns:
+        names = pattern.pattern.regex.groupindex
+        url = reverse(f"requests:{pattern.name}", kwargs={k: args[k] for k in names})
+        for method in (client.put, client.patch, client.delete):
+            assert method(url).status_code == 405, (url, method.__name__)

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "requests_app.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,7 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["requests_app.backends.OneQueryModelBackend"]
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 # REDIS_URL gives every web process and worker one shared cache (pip install ".[redis]");
 # without it each process keeps its own. Counts are cached under a version read from the
 # database, so either is correct. Sessions are read from the cache only when it is shared: a
@@ -159,7 +160,7 @@ if REDIS_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    SESSION_ENGINE = "requests_app.sessions"  # Django's db sessions, read by a compiled lookup
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "requests:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -258,10 +259,18 @@ TVR_SYNC_MAX_PAUSE_SECONDS = envfloat("TVR_SYNC_MAX_PAUSE_SECONDS", 30.0)
 TVR_SYNC_BUDGET_FLOOR = envfloat("TVR_SYNC_BUDGET_FLOOR", 0.2, maximum=1.0)
 # Open requests needed within this many days are marked "due soon".
 TVR_DUE_SOON_DAYS = envint("TVR_DUE_SOON_DAYS", 2)
-# Sign-in throttling, counted from the audit trail: failures per username and per address.
-TVR_SIGNIN_WINDOW_MINUTES = envint("TVR_SIGNIN_WINDOW_MINUTES", 15, minimum=1)
+# Sign-in throttling (requests_app/signin.py): after MAX_FAILURES failures of one username
+# from one address, or MAX_FAILURES_PER_IP from one address, each further try waits a delay
+# that doubles from DELAY_SECONDS up to MAX_DELAY_SECONDS. Failures are remembered for
+# WINDOW_MINUTES after the last one, and counted one row per username, address and window.
+TVR_SIGNIN_WINDOW_MINUTES = envint("TVR_SIGNIN_WINDOW_MINUTES", 60, minimum=1)
 TVR_SIGNIN_MAX_FAILURES = envint("TVR_SIGNIN_MAX_FAILURES", 5, minimum=1)
 TVR_SIGNIN_MAX_FAILURES_PER_IP = envint("TVR_SIGNIN_MAX_FAILURES_PER_IP", 30, minimum=1)
+TVR_SIGNIN_DELAY_SECONDS = envint("TVR_SIGNIN_DELAY_SECONDS", 15, minimum=1)
+TVR_SIGNIN_MAX_DELAY_SECONDS = envint("TVR_SIGNIN_MAX_DELAY_SECONDS", 900, minimum=1)
+# Behind this many proxies that append to X-Forwarded-For (the README's deploy: 1), the
+# client's address is the one the outermost proxy saw; with 0, REMOTE_ADDR.
+TVR_TRUSTED_PROXIES = envint("TVR_TRUSTED_PROXIES", 0)
 # impact.com cannot un-approve: decisions wait this long (with an Undo button) before sending.
 TVR_DECISION_DELAY_SECONDS = envint("TVR_DECISION_DELAY_SECONDS", 10)
 # A decision being sent is the sender's for IMPACT_INTERACTIVE_TIMEOUT plus this margin; past

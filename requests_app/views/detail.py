@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import IntegerField, OuterRef, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -13,10 +14,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import deals, decisions, impact, queues, roles
+from requests_app import deals, decisions, impact, patterns, queues, roles
 from requests_app.forms import (
     CREDIT_POLICY_HELP,
     MATCH_MODE_HELP,
+    TEST_SECONDS,
+    TESTED_TEXT,
+    TOO_SLOW,
+    CodeTestForm,
     CommentForm,
     RejectForm,
     approval_form,
@@ -25,23 +30,38 @@ from requests_app.forms import (
 )
 from requests_app.models import AuditEvent, Comment, Decision, TrackingValueRequest
 
-from .common import get_request_or_404, permission_required, render
+from .common import can, get_request_or_404, permission_required, render
 
 TEMPLATE = "requests_app/detail.html"
 
 
 def _code_check(tvr: TrackingValueRequest, data: Any) -> dict[str, Any]:
-    """The regex tester and the one-code-one-partner guard-rail for a promo code form."""
-    code = (data.get("promo_code") or "").strip()[:255]
-    mode = data.get("match_mode") if data.get("match_mode") in ("LI", "RE") else "LI"
-    samples = [s for s in (data.get("samples") or "").replace(",", "\n").splitlines() if s.strip()]
+    """The code tester and the one-code-one-partner guard-rail for a promo code form. Its
+    inputs are bounded and its regular expression work shares one deadline."""
+    fields = ("promo_code", "match_mode", "samples")
+    form = CodeTestForm({name: data.get(name) or "" for name in fields})
+    form.is_valid()
+    code = form.cleaned_data.get("promo_code", "")
+    mode = form.cleaned_data.get("match_mode", "LI")
+    errors = [error for name in fields for error in form.errors.get(name, [])]
+    if mode == "RE" and code and not errors and (error := patterns.compile_error(code)):
+        errors.append(error)
+    matches, conflicts = [], []
+    if not errors:
+        deadline = patterns.Deadline(TEST_SECONDS)
+        try:
+            matches = code_matches(code, mode, form.cleaned_data["samples"], deadline=deadline)
+            conflicts = code_taken_elsewhere(tvr, code, mode, deadline=deadline)
+        except patterns.TooSlow:
+            errors.append(TOO_SLOW)
     return {
         "code": code,
         "mode": mode,
         "mode_help": MATCH_MODE_HELP[mode],
-        "samples": data.get("samples", ""),
-        "matches": code_matches(code, mode, samples) if code else [],
-        "conflicts": code_taken_elsewhere(tvr, code, mode),
+        "samples": str(data.get("samples") or "")[:TESTED_TEXT],
+        "errors": errors,
+        "matches": matches if code else [],
+        "conflicts": conflicts,
     }
 
 
@@ -85,17 +105,21 @@ def detail_context(
     request: HttpRequest, tvr: TrackingValueRequest, **overrides: Any
 ) -> dict[str, Any]:
     item = impact.TrackingValueRequest.parse(tvr.payload or {})
-    can_decide = request.user.has_perm("requests_app.decide_request")
+    can_decide = can(request, "requests_app.decide_request")
     form = overrides.pop("approve_form", None)
     if form is None and tvr.is_open and can_decide:
-        form = approval_form(tvr, request.GET if "check" in request.GET else None)
+        form = approval_form(tvr)
     check = None
     if tvr.request_type == "PROMOCODE_TRACKING" and form is not None:
-        if form.is_bound:
-            source = form.data.dict() if hasattr(form.data, "dict") else dict(form.data)
+        tested = "check" in request.GET and not form.is_bound  # the tester without JavaScript
+        if form.is_bound or tested:
+            data = form.data if form.is_bound else request.GET
+            source = data.dict() if hasattr(data, "dict") else dict(data)
         else:
             source = {"promo_code": form.initial.get("promo_code", ""), "match_mode": "LI"}
         check = _code_check(tvr, {**source, "samples": request.GET.get("samples", "")})
+        if tested:
+            form.initial.update(promo_code=check["code"], match_mode=check["mode"])
     others = (
         TrackingValueRequest.objects.for_account(tvr.account_sid)
         .filter(media_partner_id=tvr.media_partner_id)
@@ -127,8 +151,8 @@ def detail_context(
         "others": others,
         "reviewers": team["reviewers"],
         "can_decide": can_decide,
-        "can_claim": request.user.has_perm("requests_app.claim_request"),
-        "can_comment": request.user.has_perm("requests_app.comment_request"),
+        "can_claim": can(request, "requests_app.claim_request"),
+        "can_comment": can(request, "requests_app.comment_request"),
         **overrides,
     }
 
@@ -137,6 +161,8 @@ def detail_context(
 def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
     tvr = get_request_or_404(request, impact_id)
     request.tvr_account = tvr.account_now  # the navigation's queue counts reuse it
+    if "check" in request.GET and not can(request, "requests_app.decide_request"):
+        raise PermissionDenied("Testing codes is for the roles that can approve them.")
     if request.htmx and "check" in request.GET:
         return render(
             request,

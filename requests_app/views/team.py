@@ -4,6 +4,7 @@ audit, team page."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -14,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from requests_app import decisions, queues, reports
@@ -32,24 +33,27 @@ from .detail import TEMPLATE as DETAIL
 from .detail import _after_decision, detail_context
 
 
-def _queue_action(request: HttpRequest, impact_id: str, action) -> HttpResponse:
+def _queue_action(
+    request: HttpRequest, impact_id: str, name: str, action, **confirm_fields: Any
+) -> HttpResponse:
+    """Run action(tvr, confirm); when someone else holds the request, ask to confirm `name`
+    (the same action, with confirm_fields, e.g. who to assign it to)."""
     tvr = get_request_or_404(request, impact_id)
     confirm = request.POST.get("confirm") == "1"
     try:
         action(tvr, confirm)
     except queues.HeldByOther as held:
-        if request.htmx:
-            return render(
-                request,
-                DETAIL,
-                detail_context(request, tvr, held_by=held.holder, confirm_action="claim"),
-                partial="decision",
-            )
-        response = render(
+        context = detail_context(
             request,
-            DETAIL,
-            detail_context(request, tvr, held_by=held.holder, confirm_action="claim"),
+            tvr,
+            held_by=held.holder,
+            confirm_action=name,
+            confirm_view=f"requests:{name}",
+            confirm_fields=confirm_fields,
         )
+        if request.htmx:
+            return render(request, DETAIL, context, partial="decision")
+        response = render(request, DETAIL, context)
         response.status_code = 409
         return response
     except queues.QueueError as error:
@@ -66,7 +70,7 @@ def claim(request: HttpRequest, impact_id: str) -> HttpResponse:
         queues.claim(request=tvr, user=request.user, confirm=confirm)
         messages.success(request, f"You hold request {tvr.impact_id}.")
 
-    return _queue_action(request, impact_id, act)
+    return _queue_action(request, impact_id, "claim", act)
 
 
 @require_POST
@@ -76,20 +80,29 @@ def release(request: HttpRequest, impact_id: str) -> HttpResponse:
         queues.release(request=tvr, user=request.user, confirm=confirm)
         messages.success(request, f"Request {tvr.impact_id} is back in the unassigned queue.")
 
-    return _queue_action(request, impact_id, act)
+    return _queue_action(request, impact_id, "release", act)
+
+
+class AssignForm(forms.Form):
+    """Who to hand a request to: any active user (queues.assign says when they cannot review)."""
+
+    to = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
 
 
 @require_POST
 @permission_required("claim_request")
 def assign(request: HttpRequest, impact_id: str) -> HttpResponse:
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a teammate to assign it to.")
+        return _after_decision(request, get_request_or_404(request, impact_id), status=400)
+    to = form.cleaned_data["to"]
+
     def act(tvr, confirm):
-        to = get_user_model().objects.filter(pk=request.POST.get("to") or 0).first()
-        if to is None:
-            raise queues.QueueError("Choose a teammate to assign it to.")
         queues.assign(request=tvr, to=to, user=request.user, confirm=confirm)
         messages.success(request, f"Assigned to {to.get_username()}.")
 
-    return _queue_action(request, impact_id, act)
+    return _queue_action(request, impact_id, "assign", act, to=to.pk)
 
 
 @require_POST
@@ -160,8 +173,10 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     view = get_object_or_404(SavedView, pk=view_id)
-    if view.owner_id != request.user.pk and not request.user.has_perm("requests_app.export_audit"):
-        raise PermissionDenied("Only its owner can delete a saved view.")
+    if view.owner_id != request.user.pk and not request.user.has_perm(
+        "requests_app.delete_savedview"
+    ):
+        raise PermissionDenied("Only its owner or an admin can delete a saved view.")
     view.delete()
     messages.success(request, f"Deleted saved view “{view.name}”.")
     return redirect("requests:list")
@@ -177,6 +192,18 @@ class ReasonForm(forms.ModelForm):
         labels = {"label": "New reason"}
 
 
+def _reasons_page(request: HttpRequest, form: ReasonForm, *, error: str = "") -> HttpResponse:
+    response = render(
+        request,
+        "requests_app/reasons.html",
+        {"form": form, "reasons": RejectionReason.objects.all(), "error": error},
+    )
+    if form.errors or error:
+        response.status_code = 400
+    return response
+
+
+@require_http_methods(["GET", "POST"])
 @permission_required("change_rejectionreason")
 def reasons(request: HttpRequest) -> HttpResponse:
     """The short list of reasons reviewers pick from when rejecting; the admin keeps it."""
@@ -187,14 +214,15 @@ def reasons(request: HttpRequest) -> HttpResponse:
         reason.save()
         messages.success(request, f"Added the reason “{reason.label}”.")
         return redirect("requests:reasons")
-    response = render(
-        request,
-        "requests_app/reasons.html",
-        {"form": form, "reasons": RejectionReason.objects.all()},
+    return _reasons_page(request, form)
+
+
+class ChangeReasonForm(forms.Form):
+    """What the reasons page's buttons send: a move, or nothing (hide or offer again)."""
+
+    move = forms.ChoiceField(
+        required=False, choices=[("", "hide or offer again"), ("up", "up"), ("down", "down")]
     )
-    if form.errors:
-        response.status_code = 400
-    return response
 
 
 @require_POST
@@ -202,8 +230,13 @@ def reasons(request: HttpRequest) -> HttpResponse:
 def change_reason(request: HttpRequest, reason_id: int) -> HttpResponse:
     """Hide or show a reason, or move it up or down the list (decisions keep their text)."""
     reason = get_object_or_404(RejectionReason, pk=reason_id)
-    move = request.POST.get("move")
-    if move in ("up", "down"):
+    change = ChangeReasonForm(request.POST)
+    if not change.is_valid():
+        return _reasons_page(
+            request, ReasonForm(), error="Move a reason “up” or “down”; nothing was changed."
+        )
+    move = change.cleaned_data["move"]
+    if move:
         ordered = list(RejectionReason.objects.all())
         at = ordered.index(reason)
         to = at - 1 if move == "up" else at + 1
@@ -254,13 +287,25 @@ class AuditFilterForm(forms.Form):
     request_id = forms.CharField(label="Request", required=False, max_length=32)
     since = forms.DateField(required=False)
     until = forms.DateField(required=False)
+    # The page's cursor: the id of the last event shown (BigAutoField's range).
+    before = forms.IntegerField(
+        label="Older than", required=False, min_value=1, max_value=2**63 - 1
+    )
+
+
+def visible_accounts(request: HttpRequest) -> list[str]:
+    """Whose events the user may read: the account this deployment reviews (the rule of the
+    list and detail pages), and events of no account (sign-ins)."""
+    return [account_sid(request), ""]
 
 
 def audit_events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+    """The filter form and the events it selects, never outside visible_accounts. Fields that
+    do not validate are left out here; the views answer 400 and show why."""
     form = AuditFilterForm(request.GET)
     form.is_valid()
     data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors and v}
-    events = AuditEvent.objects.all()
+    events = AuditEvent.objects.filter(account_sid__in=visible_accounts(request))
     if "person" in data:
         events = events.filter(actor_name=data["person"])
     if "action" in data:
@@ -289,9 +334,8 @@ AUDIT_ROW_COLUMNS = (
 @permission_required("view_auditevent")
 def audit_log(request: HttpRequest) -> HttpResponse:
     form, events = audit_events(request)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        events = events.filter(id__lt=int(before))
+    if before := form.cleaned_data.get("before"):
+        events = events.filter(id__lt=before)
     # What a row shows, as named tuples: not the hash chain or the JSON detail (decoding it was
     # a tenth of the page), and no model instances (building them was another tenth).
     shown = events.order_by("-id").values_list("id", *AUDIT_ROW_COLUMNS, named=True)
@@ -307,13 +351,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "export_query": params.urlencode(),
         "can_export": request.user.has_perm("requests_app.export_audit"),
     }
-    return render(request, "requests_app/audit.html", context, partial="events")
+    response = render(request, "requests_app/audit.html", context, partial="events")
+    if form.errors:
+        response.status_code = 400
+    return response
 
 
 @require_GET
 @permission_required("export_audit")
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    _, events = audit_events(request)
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    form, events = audit_events(request)
+    if form.errors:
+        # An export with a filter left out would hold more than was asked for.
+        response = render(request, "requests_app/audit.html", {"form": form})
+        response.status_code = 400
+        return response
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
         reports.audit_csv(events), content_type="text/csv; charset=utf-8"

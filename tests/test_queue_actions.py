@@ -1,0 +1,89 @@
+"""Claim, release and assign from the request page: bad input is a clear 400, and a request
+someone else holds asks to confirm the action that was asked for."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from requests_app import queues
+from requests_app.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("to", ["abc", " ", "", "1.5", "²", "9" * 30, "\u0000", "-1"])
+def test_assigning_to_a_value_that_is_no_teammate_is_a_clear_400(as_alice, make_request, to):
+    tvr = make_request()
+
+    response = as_alice.post(reverse("requests:assign", args=[tvr.impact_id]), {"to": to})
+
+    assert response.status_code == 400
+    assert "Choose a teammate to assign it to." in response.content.decode()
+    tvr.refresh_from_db()
+    assert tvr.assigned_to is None
+    assert not AuditEvent.objects.filter(action="assign").exists()
+
+
+def test_assigning_with_no_teammate_at_all_is_a_clear_400(as_alice, make_request):
+    tvr = make_request()
+
+    response = as_alice.post(reverse("requests:assign", args=[tvr.impact_id]))
+
+    assert response.status_code == 400
+
+
+def test_assigning_to_a_teammate_still_works(as_alice, make_request, bob):
+    tvr = make_request()
+
+    response = as_alice.post(reverse("requests:assign", args=[tvr.impact_id]), {"to": bob.pk})
+
+    assert response.status_code == 302
+    tvr.refresh_from_db()
+    assert tvr.assigned_to == bob
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "button"),
+    [
+        ("claim", {}, "Claim anyway"),
+        ("release", {}, "Release anyway"),
+        ("assign", {"to": "me"}, "Assign anyway"),
+    ],
+)
+def test_a_request_someone_else_holds_asks_to_confirm_the_action_asked_for(
+    client, alice, bob, make_request, action, data, button
+):
+    tvr = make_request()
+    queues.claim(request=tvr, user=bob)
+    client.force_login(alice)
+    if data.get("to") == "me":
+        data = {"to": alice.pk}
+
+    response = client.post(reverse(f"requests:{action}", args=[tvr.impact_id]), data)
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert f"Confirm below to {action} it anyway" in html
+    others = {"claim", "release", "assign"} - {action}
+    assert not any(f"Confirm below to {other} it" in html for other in others)
+    url = reverse(f"requests:{action}", args=[tvr.impact_id])
+    form = html[html.index(f'action="{url}" class="confirm"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="confirm" value="1"' in form and button in form
+    if action == "assign":
+        assert f'name="to" value="{alice.pk}"' in form
+
+
+def test_confirming_the_release_releases_it(client, alice, bob, make_request):
+    tvr = make_request()
+    queues.claim(request=tvr, user=bob)
+    client.force_login(alice)
+
+    url = reverse("requests:release", args=[tvr.impact_id])
+    response = client.post(url, {"confirm": "1"})
+
+    assert response.status_code == 302
+    tvr.refresh_from_db()
+    assert tvr.assigned_to is None
+    assert AuditEvent.objects.filter(action="release").get().detail == {"released_for": "bob"}

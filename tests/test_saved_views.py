@@ -1,0 +1,46 @@
+"""Saved views: anyone saves their own; only the owner or an admin deletes one."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from requests_app.models import SavedView
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bobs_view(bob) -> SavedView:
+    return SavedView.objects.create(owner=bob, name="Bob's overdue", query="queue=overdue")
+
+
+def test_holding_export_audit_does_not_let_someone_delete_another_persons_view(
+    client, alice, bobs_view
+):
+    alice.user_permissions.add(Permission.objects.get(codename="export_audit"))
+    client.force_login(alice)
+
+    response = client.post(reverse("requests:delete_view", args=[bobs_view.pk]))
+
+    assert response.status_code == 403
+    assert SavedView.objects.filter(pk=bobs_view.pk).exists()
+
+
+@pytest.mark.parametrize("who", ["viewer", "alice"])
+def test_no_one_else_deletes_another_persons_view(client, request, bobs_view, who):
+    client.force_login(request.getfixturevalue(who))
+
+    assert client.post(reverse("requests:delete_view", args=[bobs_view.pk])).status_code == 403
+    assert SavedView.objects.filter(pk=bobs_view.pk).exists()
+
+
+@pytest.mark.parametrize("who", ["bob", "admin"])
+def test_the_owner_or_an_admin_deletes_a_view(client, request, bobs_view, who):
+    client.force_login(request.getfixturevalue(who))
+
+    response = client.post(reverse("requests:delete_view", args=[bobs_view.pk]))
+
+    assert response.status_code == 302
+    assert not SavedView.objects.filter(pk=bobs_view.pk).exists()

@@ -1,9 +1,5 @@
-"""`manage.py bench`: benchmarks that print figures (never part of the test suite).
-
-Run by `make bench` once per database. `sync` syncs sandbox requests over real HTTP from a
-`run_sandbox` process and compares with a bare loop that only downloads the same pages.
-`pages` times the dashboard's pages on a large cache against Django admin's changelist.
-"""
+"""`python -m bench sync`: sandbox requests synced over real HTTP from a `run_sandbox`
+process, against a bare loop that only downloads and decodes the same pages."""
 
 from __future__ import annotations
 
@@ -17,20 +13,16 @@ import sys
 import time
 import tracemalloc
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import urllib3
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from requests_app import impact, sync
 from requests_app.models import SyncRun, TrackingValueRequest
-
-RESULTS = Path(settings.BASE_DIR) / ".bench"
 
 
 def _free_port() -> int:
@@ -43,7 +35,7 @@ def _free_port() -> int:
 def sandbox_server() -> Any:
     """`manage.py run_sandbox` in its own process, as any client would meet it."""
     port = _free_port()
-    process = subprocess.Popen(  # noqa: S603 (our own manage.py)
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "run_sandbox", "--port", str(port)],
         cwd=settings.BASE_DIR,
         env=os.environ | {"IMPACT_SANDBOX_HOURLY_LIMIT": "1000000"},
@@ -81,114 +73,67 @@ def bare_download(base_url: str, sid: str, token: str, page_size: int) -> tuple[
     return time.perf_counter() - started, pages, size
 
 
-def _ensure_database() -> None:
-    """Create the PostgreSQL bench database on first use."""
-    if connection.vendor != "postgresql":
-        return
-    try:
-        connection.ensure_connection()
-    except OperationalError:
-        import psycopg
-        from psycopg import sql
+def bench_sync(out: Any, count: int, page_size: int, repeat: int) -> dict[str, Any]:
+    sid = settings.IMPACT_SANDBOX_ACCOUNT_SID
+    token = settings.IMPACT_SANDBOX_AUTH_TOKEN
+    started = time.perf_counter()
+    call_command("seed_sandbox", count=count, seed=1, reset=True, verbosity=0)
+    out.write(f"seeded {count:,} sandbox requests in {time.perf_counter() - started:.1f}s")
 
-        params = connection.get_connection_params() | {"dbname": "postgres", "autocommit": True}
-        with psycopg.connect(**params) as admin:
-            admin.execute(
-                sql.SQL("CREATE DATABASE {}").format(
-                    sql.Identifier(connection.settings_dict["NAME"])
-                )
-            )
-
-
-class Command(BaseCommand):
-    help = "Benchmarks: sync throughput over HTTP, and page timings on a large cache."
-
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", nargs="*", default=["sync"], choices=["sync", "pages"])
-        parser.add_argument("--requests", type=int, default=10_000, help="sandbox size for sync")
-        parser.add_argument("--page-size", type=int, default=1000)
-        parser.add_argument("--repeat", type=int, default=3)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        RESULTS.mkdir(exist_ok=True)
-        _ensure_database()
-        call_command("migrate", verbosity=0)
-        vendor = connection.vendor
-        self.stdout.write(f"\n=== {vendor} ({connection.settings_dict['NAME']}) ===")
-        results: dict[str, Any] = {"database": vendor}
-        if "sync" in options["what"]:
-            results["sync"] = self.bench_sync(
-                options["requests"], options["page_size"], options["repeat"]
-            )
-        if "pages" in options["what"]:
-            from requests_app.benchpages import bench_pages
-
-            results["pages"] = bench_pages(self.stdout)
-        (RESULTS / f"results-{vendor}.json").write_text(json.dumps(results, indent=2))
-
-    def bench_sync(self, count: int, page_size: int, repeat: int) -> dict[str, Any]:
-        sid = settings.IMPACT_SANDBOX_ACCOUNT_SID
-        token = settings.IMPACT_SANDBOX_AUTH_TOKEN
-        started = time.perf_counter()
-        call_command("seed_sandbox", count=count, seed=1, reset=True, verbosity=0)
-        self.stdout.write(
-            f"seeded {count:,} sandbox requests in {time.perf_counter() - started:.1f}s"
+    def client(base_url: str) -> impact.ImpactClient:
+        return impact.ImpactClient(
+            base_url=base_url, account_sid=sid, auth_token=token, page_size=page_size
         )
 
-        def client(base_url: str) -> impact.ImpactClient:
-            return impact.ImpactClient(
-                base_url=base_url, account_sid=sid, auth_token=token, page_size=page_size
-            )
+    def clear_cache() -> None:
+        TrackingValueRequest.objects.all().delete()
+        SyncRun.objects.all().delete()
 
-        def clear_cache() -> None:
-            TrackingValueRequest.objects.all()._raw_delete(TrackingValueRequest.objects.db)
-            SyncRun.objects.all().delete()
-
-        bare, cold, warm = [], [], []
-        with sandbox_server() as base_url:
-            for _ in range(repeat):
-                seconds, pages, size = bare_download(base_url, sid, token, page_size)
-                bare.append(seconds)
-                clear_cache()
-                with CaptureQueriesContext(connection) as queries:
-                    t0 = time.perf_counter()
-                    run = sync.run_sync(sid, client=client(base_url))
-                    cold.append(time.perf_counter() - t0)
-                assert run.status == "succeeded" and run.created == count, run.error
-                cold_queries = len(queries)
-                with CaptureQueriesContext(connection) as queries:
-                    t0 = time.perf_counter()
-                    run = sync.run_sync(sid, client=client(base_url))
-                    warm.append(time.perf_counter() - t0)
-                assert run.unchanged == count, (run.created, run.updated, run.unchanged)
-                warm_queries = len(queries)
-            # Peak memory of a cold sync at a fifth of the size and at full size: flat means
-            # memory grows with the page, not with the number of pages.
-            peaks = {}
-            for rows in (count // 5, count):
-                call_command("seed_sandbox", count=rows, seed=1, reset=True, verbosity=0)
-                clear_cache()
-                gc.collect()
-                tracemalloc.start()
-                sync.run_sync(sid, client=client(base_url))
-                peaks[rows] = tracemalloc.get_traced_memory()[1] / 2**20
-                tracemalloc.stop()
-        figures = {
-            "requests": count,
-            "page_size": page_size,
-            "pages": pages,
-            "page_bytes_mb": round(size / 2**20, 1),
-            "bare_download_s": round(statistics.median(bare), 3),
-            "sync_s": round(statistics.median(cold), 3),
-            "resync_unchanged_s": round(statistics.median(warm), 3),
-            "requests_per_s": round(count / statistics.median(cold)),
-            "ratio_sync_to_bare": round(statistics.median(cold) / statistics.median(bare), 2),
-            "ratio_resync_to_bare": round(statistics.median(warm) / statistics.median(bare), 2),
-            "queries_per_page_sync": round(cold_queries / pages, 1),
-            "queries_per_page_resync": round(warm_queries / pages, 1),
-            "peak_memory_mb": round(peaks[count], 1),
-            f"peak_memory_mb_at_{count // 5}": round(peaks[count // 5], 1),
-        }
-        for key, value in figures.items():
-            self.stdout.write(f"  {key:<26} {value}")
-        return figures
+    bare, cold, warm = [], [], []
+    with sandbox_server() as base_url:
+        for _ in range(repeat):
+            seconds, pages, size = bare_download(base_url, sid, token, page_size)
+            bare.append(seconds)
+            clear_cache()
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.perf_counter()
+                run = sync.run_sync(sid, client=client(base_url))
+                cold.append(time.perf_counter() - t0)
+            assert run.status == "succeeded" and run.created == count, run.error
+            cold_queries = len(queries)
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.perf_counter()
+                run = sync.run_sync(sid, client=client(base_url))
+                warm.append(time.perf_counter() - t0)
+            assert run.unchanged == count, (run.created, run.updated, run.unchanged)
+            warm_queries = len(queries)
+        # Peak memory of a cold sync at a fifth of the size and at full size: flat means
+        # memory grows with the page, not with the number of pages.
+        peaks = {}
+        for rows in (count // 5, count):
+            call_command("seed_sandbox", count=rows, seed=1, reset=True, verbosity=0)
+            clear_cache()
+            gc.collect()
+            tracemalloc.start()
+            sync.run_sync(sid, client=client(base_url))
+            peaks[rows] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    figures = {
+        "requests": count,
+        "page_size": page_size,
+        "pages": pages,
+        "page_bytes_mb": round(size / 2**20, 1),
+        "bare_download_s": round(statistics.median(bare), 3),
+        "sync_s": round(statistics.median(cold), 3),
+        "resync_unchanged_s": round(statistics.median(warm), 3),
+        "requests_per_s": round(count / statistics.median(cold)),
+        "ratio_sync_to_bare": round(statistics.median(cold) / statistics.median(bare), 2),
+        "ratio_resync_to_bare": round(statistics.median(warm) / statistics.median(bare), 2),
+        "queries_per_page_sync": round(cold_queries / pages, 1),
+        "queries_per_page_resync": round(warm_queries / pages, 1),
+        "peak_memory_mb": round(peaks[count], 1),
+        f"peak_memory_mb_at_{count // 5}": round(peaks[count // 5], 1),
+    }
+    for key, value in figures.items():
+        out.write(f"  {key:<26} {value}")
+    return figures

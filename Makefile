@@ -70,14 +70,15 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Benchmarks print figures; they are never part of `make test`. Their own databases:
-# a throwaway SQLite file and BENCH_POSTGRES (created if missing). Results in .bench/.
+# Benchmarks (bench/, outside the product) print figures; they are never part of `make test`.
+# Their own databases: a throwaway SQLite file and BENCH_POSTGRES (created if missing).
+# Results in .bench/.
 BENCH_POSTGRES ?= postgres://postgres@127.0.0.1:5432/tvr_bench
 BENCH_WHAT ?= sync pages
 bench: $(STAMP)
 	@mkdir -p .bench && rm -f .bench/bench.sqlite3*
-	DATABASE_URL=sqlite:///$(CURDIR)/.bench/bench.sqlite3 $(PY) manage.py bench $(BENCH_WHAT)
-	DATABASE_URL=$(BENCH_POSTGRES) $(PY) manage.py bench $(BENCH_WHAT)
+	DATABASE_URL=sqlite:///$(CURDIR)/.bench/bench.sqlite3 $(PY) -m bench $(BENCH_WHAT)
+	DATABASE_URL=$(BENCH_POSTGRES) $(PY) -m bench $(BENCH_WHAT)
 
 clean:
 	rm -rf $(VENV) staticfiles .bench

@@ -1,8 +1,9 @@
 """Sync benchmark: a full sync beside a bare download of the same pages.
 
-`python -m bench.sync` (what `make bench` runs, once per DATABASE_URL). A stand-in impact.com
+`python -m bench sync` (what `make bench` runs, once per DATABASE_URL). A stand-in impact.com
 (bench/standin.py) serves prepared pages from memory in its own process, so the floor is the
-network and JSON decoding. For 10,000 and 100,000 requests, pages of 1,000, it prints the bare
+network and JSON decoding. For a tenth of --requests and all of them (10,000 and 100,000 by
+default), pages of 1,000, it prints the bare
 download (keep-alive, decode every page), a cold sync into an empty cache, a re-sync with
 nothing changed, queries per page and the peak Python memory of a cold sync. Figures only:
 nothing here passes or fails.
@@ -10,10 +11,8 @@ nothing here passes or fails.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -24,8 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import django
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,39 +127,18 @@ def bench(count: int, page_size: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--page-size", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
-    options = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tvr_dashboard.settings")
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from bench.database import ensure_database
-
-    ensure_database()
-    call_command("migrate", verbosity=0)
-    print(f"\n=== sync on {connection.vendor} ({connection.settings_dict['NAME']}) ===")
+def bench_sync(out: Any, count: int, page_size: int, repeat: int) -> list[dict[str, Any]]:
+    """The table for a tenth of `count` and for `count`: growth shows what is not flat."""
     results = []
-    for count in (int(n) for n in options.sizes.split(",")):
-        result = bench(count, options.page_size, options.repeat)
+    for size in (max(1, count // 10), count):
+        result = bench(size, page_size, repeat)
         results.append(result)
-        print(
-            f"{count:>7,} requests, {result['pages']} pages ({result['megabytes']} MB): "
+        out.write(
+            f"{size:>7,} requests, {result['pages']} pages ({result['megabytes']} MB): "
             f"bare {result['bare_download_s']:.2f}s | sync {result['sync_s']:.2f}s "
             f"({result['ratio_sync_to_bare']}x, {result['requests_per_s']:,}/s) | re-sync "
             f"{result['resync_unchanged_s']:.2f}s ({result['ratio_resync_to_bare']}x) | "
             f"queries/page {result['queries_per_page_sync']} / "
-            f"{result['queries_per_page_resync']} | peak {result['peak_mib']} MiB",
-            flush=True,
+            f"{result['queries_per_page_resync']} | peak {result['peak_mib']} MiB"
         )
-    out = ROOT / ".bench"
-    out.mkdir(exist_ok=True)
-    (out / f"sync-{connection.vendor}.json").write_text(json.dumps(results, indent=2))
-
-
-if __name__ == "__main__":
-    main()
+    return results

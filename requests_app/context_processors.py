@@ -1,41 +1,40 @@
-"""Navigation: the queue counts (computed only when a page shows them) and the user's role."""
+"""Navigation: the queues with their counts (computed only when a page shows them), what the
+signed-in user may do, and their role."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, QueryDict
 from django.utils.functional import SimpleLazyObject
 
 from requests_app import queues, roles
-from requests_app.impact import default_account_sid, uses_sandbox
+from requests_app.impact import uses_sandbox
+from requests_app.views.common import account_sid, current_account, granted
+
+# A query string with nothing in it, for {% querystring no_filters queue=code %}: a link that
+# sets only what it names (the top bar's queues, "Clear filters").
+NO_FILTERS = QueryDict()
 
 
-def role_from_perms(user: Any) -> str:
-    """The role, read from the permissions the request already loaded (no extra query)."""
-    if user.has_perm("requests_app.run_sync"):
-        return roles.ADMIN
-    if user.has_perm("requests_app.decide_request"):
-        return roles.REVIEWER
-    if user.has_perm("requests_app.view_trackingvaluerequest"):
-        return roles.VIEWER
-    return "no role"
+def by_app(perms: frozenset[str]) -> dict[str, dict[str, bool]]:
+    """{'requests_app': {'run_sync': True, ...}, ...}: `{% if can.requests_app.run_sync %}`."""
+    apps: dict[str, dict[str, bool]] = defaultdict(dict)
+    for name in perms:
+        app_label, _, codename = name.partition(".")
+        apps[app_label][codename] = True
+    return dict(apps)
 
 
 def queue_links(request: HttpRequest, user: Any) -> list[dict[str, Any]]:
-    """The top bar's queues: link, label, count, and whether it is the one shown. Built here
-    in one pass: through the template language the five links were 9% of an empty audit
-    page's instructions, paid on every page."""
-    account = getattr(request, "tvr_account", None)  # the view's, when it read the account
-    counts = queues.queue_counts(default_account_sid(), user, account)
+    """The top bar's queues: code, label, count, and whether it is the one shown."""
+    counts = queues.queue_counts(account_sid(request), user, current_account(request))
     shown = request.GET.get("queue")
-    base = reverse("requests:list")
     return [
-        {"href": f"{base}?queue={code}", "label": label, "count": counts.get(code, ""),
-         "current": code == shown}
+        {"code": code, "label": label, "count": counts.get(code, ""), "current": code == shown}
         for code, label in queues.QUEUES
-    ]  # fmt: skip
+    ]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -45,6 +44,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_links": SimpleLazyObject(lambda: queue_links(request, user)),
         "nav_queues": queues.QUEUES,
-        "role": SimpleLazyObject(lambda: role_from_perms(user)),
+        "no_filters": NO_FILTERS,
+        "can": SimpleLazyObject(lambda: by_app(granted(request))),
+        "role": SimpleLazyObject(lambda: roles.role_named_by(granted(request))),
         "sandbox_mode": uses_sandbox(),
     }

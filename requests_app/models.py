@@ -53,6 +53,10 @@ class Account(models.Model):
     # campaigns, partners and deals are cached under it. A claim or a decision does not touch
     # them, and recounting them took 0.2-0.5 s at 100,000 requests.
     rows_version = models.PositiveBigIntegerField(default=0)
+    # Bumped when users, their roles or the rejection reasons change (roles.watch_team_changes):
+    # each user's permissions and the detail page's reviewers and reasons are cached under it,
+    # so a claim or a decision does not make every page read them again.
+    team_version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["sid"]
@@ -72,23 +76,24 @@ class Account(models.Model):
 
     @classmethod
     def team_changed(cls) -> None:
-        """Reviewers or rejection reasons changed: what is cached under every account's data
-        version (see roles.team_choices) is computed afresh."""
-        cls.objects.update(data_version=F("data_version") + 1)
+        """Users, roles or rejection reasons changed: what is cached under every account's team
+        version (permissions, see roles.permissions; reviewers and reasons, roles.team_choices)
+        is computed afresh."""
+        cls.objects.update(team_version=F("team_version") + 1)
 
     def cached[T](
-        self, name: str, compute: Callable[[], T], *, vary: str = "", rows_only: bool = False
+        self, name: str, compute: Callable[[], T], *, vary: str = "", follows: str = "data"
     ) -> T:
-        """compute(), kept in the cache under this account's data version (or its rows version
-        when compute reads only what a sync writes): shared by every process when the cache is,
-        and never staler than the data it was computed from."""
-        version = f"rows{self.rows_version}" if rows_only else self.data_version
-        key = f"tvr:{name}:{self.sid}:{self.pk}:{version}:{vary}"
-        value = cache.get(key)
-        if value is None:
-            value = compute()
-            cache.set(key, value, 3600)
-        return value
+        """compute(), kept in the cache under one of this account's versions: `follows` "data"
+        (any change to its requests), "rows" (only what a sync writes) or "team" (users, roles,
+        reasons). Shared by every process when the cache is, and never staler than the data it
+        was computed from, because the version comes from the database."""
+        version = {
+            "data": self.data_version,
+            "rows": self.rows_version,
+            "team": self.team_version,
+        }[follows]
+        return cache.get_or_set(f"tvr:{name}:{self.pk}:{vary}", compute, 3600, version=version)
 
     @property
     def budget_share(self) -> float | None:

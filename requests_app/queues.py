@@ -11,11 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import router, transaction
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from requests_app import audit, compiled
+from requests_app import audit
 from requests_app.models import Account, AuditEvent, Comment, TrackingValueRequest
 
 QUEUES = [
@@ -58,10 +58,6 @@ def in_queue(queryset: QuerySet, name: str, user: Any) -> QuerySet:
     return queryset.filter(state="NEW", is_gone=False).filter(_queue_filters(user).get(name, Q()))
 
 
-def _account(sid: str) -> QuerySet[Account]:
-    return Account.objects.filter(sid=sid)
-
-
 def queue_counts(account_sid: str, user: Any, account: Account | None = None) -> dict[str, int]:
     """Every queue's count in one query, cached under the account's data version and the
     minute ("overdue" and "due soon" move with the clock). Pass the account when it is at hand;
@@ -72,7 +68,7 @@ def queue_counts(account_sid: str, user: Any, account: Account | None = None) ->
             account_sid=account_sid, state="NEW", is_gone=False
         ).aggregate(**{name: Count("state", filter=q) for name, q in _queue_filters(user).items()})
 
-    account = account or compiled.first(_account, account_sid, using=router.db_for_read(Account))
+    account = account or Account.objects.filter(sid=account_sid).first()
     if account is None:
         return count()
     return account.cached("queues", count, vary=f"{user.pk}:{int(time.time() // 60)}")

@@ -70,9 +70,43 @@ def role_of(user: Any) -> str | None:
     return next((r for r in reversed(ROLES) if r in names), None)
 
 
+# --- what the signed-in user may do -----------------------------------------------------------
+# Every page asks (the top bar's links, the list's checkboxes, each action's check). Django's
+# ModelBackend answers with two queries per request; its answer changes only when users, groups
+# or permissions change, and those changes bump every account's team version, so it is cached
+# under that version and every process sees a change at once.
+
+
+def permissions(user: Any, account: Any) -> frozenset[str]:
+    """'app_label.codename' of every permission ModelBackend grants user (none when inactive
+    or signed out), cached under the account's team version when there is an account."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+
+    def compute() -> frozenset[str]:
+        return frozenset(user.get_all_permissions())
+
+    if account is None:
+        return compute()
+    return account.cached("perms", compute, vary=str(user.pk), follows="team")
+
+
+def role_named_by(granted: frozenset[str]) -> str:
+    """The role these permissions make, by the one permission each role adds (for display:
+    the checks themselves ask for the permission)."""
+    for role, marker in (
+        (ADMIN, "requests_app.run_sync"),
+        (REVIEWER, "requests_app.decide_request"),
+        (VIEWER, "requests_app.view_trackingvaluerequest"),
+    ):
+        if marker in granted:
+            return role
+    return "no role"
+
+
 # --- who can review, and the reasons they pick from -----------------------------------------
 # The detail page offers both on every view. They change rarely and through models whose
-# changes send signals, so they are cached under every account's data version and any change
+# changes send signals, so they are cached under every account's team version and any change
 # bumps it: every process sees the change at once.
 
 
@@ -92,7 +126,7 @@ def team_choices(account: Any) -> dict[str, list]:
             "reasons": RejectionReason.active_labels(),
         }
 
-    return account.cached("team", compute) if account is not None else compute()
+    return account.cached("team", compute, follows="team") if account is not None else compute()
 
 
 def _team_changed(sender: Any, **kwargs: Any) -> None:

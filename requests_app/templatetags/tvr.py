@@ -13,7 +13,8 @@ from django.utils import dateformat, timezone
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from requests_app.models import AuditEvent, RequestType, State
+from requests_app import presenters
+from requests_app.models import AuditEvent
 
 register = template.Library()
 
@@ -67,52 +68,6 @@ def audit_rows(events: list) -> SafeString:
     return SafeString("\n".join(rows))
 
 
-@register.simple_tag
-def request_rows(rows: list, can_decide: bool) -> SafeString:
-    """The request list's rows, built in one pass like audit_rows: through the template
-    language, 50 rows of a dozen tags each were most of the list page's time."""
-    detail = _detail_prefix()
-    types = {value: str(label) for value, label in RequestType.choices}
-    states = {value: str(label) for value, label in State.choices}
-    out = []
-    for r in rows:
-        rid = escape(r.impact_id)
-        is_open, overdue, soon = r.is_open, r.is_overdue, r.is_due_soon
-        check = ""
-        if can_decide:
-            box = (
-                f'<input type="checkbox" name="ids" value="{rid}" form="bulk" '
-                f'aria-label="Select request {rid}">'
-                if is_open
-                else ""
-            )
-            check = f'<td class="check">{box}</td>'
-        badge = ""
-        if is_open and r.date_needed:
-            mark = " is-overdue" if overdue else " is-soon" if soon else ""
-            badge = f'<span class="due{mark}">{escape(due(r.date_needed, r.state))}</span>'
-        holder = r.assigned_to.get_username() if r.assigned_to_id else ""
-        number = "" if r.number_requested is None else r.number_requested
-        out.append(
-            f'<tr class="row{" overdue" if overdue else " due-soon" if soon else ""}" data-row '
-            f'data-id="{rid}">{check}'
-            f'<td><a href="{_href(detail, r.impact_id)}" data-open>{rid}</a></td>'
-            f'<td class="clip" title="{escape(r.media_partner_name)}">'
-            f"{escape(r.media_partner_name)}</td>"
-            f'<td class="clip">{escape(r.campaign_name)}</td>'
-            f'<td><span class="type type-{escape(r.request_type.lower())}">'
-            f"{escape(types.get(r.request_type, r.request_type))}</span></td>"
-            f'<td class="num">{escape(str(number))}</td>'
-            f'<td class="clip" title="{escape(r.deal_name)}">{escape(r.deal_name or "—")}</td>'
-            f'<td><span class="state state-{escape(r.state.lower())}">'
-            f"{escape(states.get(r.state, r.state))}</span></td>"
-            f"<td>{_time(r.date_placed)}</td>"
-            f'<td class="needed">{_time(r.date_needed)}{badge}</td>'
-            f"<td>{escape(holder)}</td></tr>"
-        )
-    return SafeString("\n".join(out))
-
-
 def _detail_prefix() -> str:
     """'/r/' as reverse() spells it (behind any script prefix); the id and '/' follow."""
     return reverse("requests:detail", args=["0"])[:-2]
@@ -134,17 +89,8 @@ def _time(value: datetime | None) -> str:
 @register.filter
 def due(value: datetime | None, state: str = "NEW") -> str:
     """'in 3 days', 'today', '2 days overdue' (overdue only matters while a request is open)."""
-    if value is None:
-        return ""
-    today = timezone.localdate()
-    days = (timezone.localdate(value) - today).days
-    if days == 0:
-        return "due today" if state == "NEW" else "today"
-    if days > 0:
-        return f"in {days} day{'s' if days != 1 else ''}"
-    if state == "NEW":
-        return f"{-days} day{'s' if days != -1 else ''} overdue"
-    return f"{-days} day{'s' if days != -1 else ''} ago"
+    zone = timezone.get_current_timezone()
+    return presenters.due_words(value, state, timezone.localdate(), zone)
 
 
 ACTIONS = {

@@ -7,14 +7,14 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 
 from requests_app import decisions, impact, roles
-from requests_app.models import Account, TrackingValueRequest
+from requests_app.models import Account, SyncRun, TrackingValueRequest
 
 
 def account_sid(request: HttpRequest) -> str:
@@ -22,14 +22,42 @@ def account_sid(request: HttpRequest) -> str:
     return impact.default_account_sid()
 
 
+def _account_and_sync(sid: str) -> QuerySet[Account]:
+    running = SyncRun.objects.filter(
+        account_sid=OuterRef("sid"), status=SyncRun.Status.RUNNING
+    ).exclude(kind=SyncRun.Kind.ONE)
+    return Account.objects.annotate(syncing=Exists(running)).filter(sid=sid)
+
+
+def account_with_sync(sid: str) -> Account:
+    """The account and, in the same query, whether a sync of it is running."""
+    account = _account_and_sync(sid).first()
+    if account is None:
+        Account.objects.get_or_create(sid=sid)
+        account = _account_and_sync(sid).get()
+    return account
+
+
+def current_account(request: HttpRequest) -> Account:
+    """The account this request is about, read once: the view, the permission checks and the
+    top bar's queue counts share it (a view that read it some other way sets tvr_account)."""
+    account = getattr(request, "tvr_account", None)
+    if account is None:
+        account = request.tvr_account = account_with_sync(account_sid(request))
+    return account
+
+
+_VERSIONS = ("data_version", "rows_version", "team_version")
+
+
 def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueRequest:
     """A cached request of the current account, or 404. In the same query: its account's id
-    and data version (`tvr.account_now`, for what is cached under them) and its live and
-    failed decisions (see decisions.with_live_and_failed)."""
+    and versions (`tvr.account_now`, for what is cached under them) and its live and failed
+    decisions (see decisions.with_live_and_failed)."""
     accounts = Account.objects.filter(sid=OuterRef("account_sid"))
     rows = TrackingValueRequest.objects.select_related("assigned_to").annotate(
         account_pk=Subquery(accounts.values("pk")),
-        account_version=Subquery(accounts.values("data_version")),
+        **{f"account_{name}": Subquery(accounts.values(name)) for name in _VERSIONS},
     )
     tvr = get_object_or_404(
         decisions.with_live_and_failed(rows),
@@ -37,11 +65,29 @@ def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueReq
         impact_id=impact_id,
     )
     tvr.account_now = (
-        Account(pk=tvr.account_pk, sid=tvr.account_sid, data_version=tvr.account_version)
+        Account(
+            pk=tvr.account_pk,
+            sid=tvr.account_sid,
+            **{name: getattr(tvr, f"account_{name}") for name in _VERSIONS},
+        )
         if tvr.account_pk is not None
         else None
     )
     return tvr
+
+
+def granted(request: HttpRequest) -> frozenset[str]:
+    """Every permission of the signed-in user, read once per request (roles.permissions)."""
+    perms = getattr(request, "tvr_permissions", None)
+    if perms is None:
+        perms = request.tvr_permissions = roles.permissions(request.user, current_account(request))
+    return perms
+
+
+def can(request: HttpRequest, perm: str) -> bool:
+    """Whether the signed-in user holds perm ('app_label.codename'), as user.has_perm says."""
+    user = request.user
+    return (user.is_active and user.is_superuser) or perm in granted(request)
 
 
 def permission_required(perm: str) -> Callable:
@@ -50,17 +96,14 @@ def permission_required(perm: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.has_perm(f"requests_app.{perm}"):
-                raise PermissionDenied(f"Your role ({role_name(request.user)}) cannot do this.")
+            if not can(request, f"requests_app.{perm}"):
+                role = roles.role_named_by(granted(request))
+                raise PermissionDenied(f"Your role ({role}) cannot do this.")
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
-
-
-def role_name(user: Any) -> str:
-    return roles.role_of(user) or "no role"
 
 
 def render(

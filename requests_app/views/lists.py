@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
-from django.db import router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import compiled, sync
-from requests_app.forms import SORTS, STATE_TABS, FilterForm, filtered
+from requests_app import presenters, sync
+from requests_app.forms import (
+    SORTS,
+    STATE_TABS,
+    BulkRejectForm,
+    FilterForm,
+    SavedViewForm,
+    filtered,
+)
 from requests_app.models import Account, SavedView, SyncRun, TrackingValueRequest
 from requests_app.paging import keyset_page
 
-from .common import account_sid, permission_required, render
+from .common import (
+    account_sid,
+    account_with_sync,
+    can,
+    current_account,
+    permission_required,
+    render,
+)
 
 PAGE_SIZE = 50
 
@@ -41,24 +57,8 @@ def filter_choices(account: Account) -> dict[str, list]:
             "partner": choices("media_partner_id", "media_partner_name"),
             "deal": choices("deal_id", "deal_name"),
         },
-        rows_only=True,  # a claim or a decision changes none of them
+        follows="rows",  # a claim or a decision changes none of them
     )
-
-
-def _account_and_sync(sid: str) -> QuerySet[Account]:
-    running = SyncRun.objects.filter(
-        account_sid=OuterRef("sid"), status=SyncRun.Status.RUNNING
-    ).exclude(kind=SyncRun.Kind.ONE)
-    return Account.objects.annotate(syncing=Exists(running)).filter(sid=sid)
-
-
-def account_with_sync(sid: str) -> Account:
-    """The account and, in the same query, whether a sync of it is running."""
-    account = compiled.first(_account_and_sync, sid, using=router.db_for_read(Account))
-    if account is None:
-        Account.objects.get_or_create(sid=sid)
-        account = _account_and_sync(sid).get()
-    return account
 
 
 # What a list row shows and its marks need: not the payload, which is most of a row's bytes.
@@ -70,15 +70,17 @@ LIST_COLUMNS = (
 
 
 def tab_counts(account: Account, rows, values: dict, user) -> dict[str, int]:
-    """Each state tab's count under the filters (the sort does not change them)."""
+    """Each state tab's count under the filters (the sort does not change them). Everyone
+    looking at the same filters shares them; only "my queue" depends on who looks."""
     shown = sorted((k, v) for k, v in values.items() if k != "sort")
+    who = f"{user.pk}:" if values.get("queue") == "mine" else ""
     return account.cached(
         "tabs",
         lambda: filtered(rows, values, user).aggregate(
             all=Count("state"),
             **{code: Count("state", filter=Q(state=code)) for code, _ in STATE_TABS[:4]},
         ),
-        vary=f"{user.pk}:{hashlib.sha256(repr(shown).encode()).hexdigest()[:24]}",
+        vary=who + hashlib.sha256(repr(shown).encode()).hexdigest()[:24],
     )
 
 
@@ -86,7 +88,7 @@ def tab_counts(account: Account, rows, values: dict, user) -> dict[str, int]:
 def request_list(request: HttpRequest) -> HttpResponse:
     sid = account_sid(request)
     htmx = request.htmx and not request.htmx.history_restore_request
-    account = account_with_sync(sid)
+    account = current_account(request)
     # A stale cache refreshes itself in the background when someone looks at it.
     stale = not htmx and not account.syncing and sync.due_kind(account)
     if stale and sync.refresh_if_stale(sid):
@@ -94,7 +96,6 @@ def request_list(request: HttpRequest) -> HttpResponse:
     form = FilterForm(request.GET, choices=filter_choices(account))
     values = form.filters()
     rows = TrackingValueRequest.objects.for_account(sid).live()
-    request.tvr_account = account  # the navigation's queue counts reuse it
     counts = tab_counts(account, rows, {**values, "state": "all", "queue": ""}, request.user)
     _, column, descending = SORTS[form.active_sort]
     page = keyset_page(
@@ -105,21 +106,30 @@ def request_list(request: HttpRequest) -> HttpResponse:
         before=request.GET.get("before", ""),
         size=PAGE_SIZE,
     )
+    everything = values.get("state") == "all" and not values.get("queue")
     context = {
         "form": form,
-        "values": values,
+        # The filter bar is cached per account rows version and these values (the raw ones:
+        # what its widgets show), not re-rendered with its hundreds of options every time.
+        "chosen": [form.data.get(name, "") for name in FilterForm.BAR],
         "page": page,
+        "rows": presenters.request_rows(
+            page.rows,
+            now=timezone.now(),
+            zone=timezone.get_current_timezone(),
+            soon=timedelta(days=settings.TVR_DUE_SOON_DAYS),
+        ),
         "tabs": [(code, label, counts[code]) for code, label in STATE_TABS],
-        "active_state": "all"
-        if values.get("state") == "all" and not values.get("queue")
-        else form.active_state,
+        "active_state": "all" if everything else form.active_state,
         "active_queue": values.get("queue") or "",
-        "total": counts["all"]
-        if values.get("state") == "all" and not values.get("queue")
-        else None,
+        "total": counts["all"] if everything else None,
         "account": account,
         "has_filters": any(values.get(k) for k in values if k not in ("state", "sort")),
-        "can_decide": request.user.has_perm("requests_app.decide_request"),
+        "can_decide": can(request, "requests_app.decide_request"),
+        "bulk_form": BulkRejectForm(auto_id="id_bulk_%s", label_suffix=""),
+        "save_form": SavedViewForm(
+            initial={"query": request.GET.urlencode()}, auto_id="id_view_%s"
+        ),
     }
     return render(request, "requests_app/list.html", context, partial="results")
 
@@ -128,7 +138,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
 def saved_views(request: HttpRequest) -> HttpResponse:
     """The user's and the team's saved views (loaded after the list, to keep the list lean)."""
     views = SavedView.objects.filter(Q(owner=request.user) | Q(shared=True)).select_related("owner")
-    return render(request, "requests_app/saved_views.html", {"saved_views": views}, partial="views")
+    # Each view's filters as a mapping: its link is built by {% querystring %}, not pasted.
+    saved = [(view, QueryDict(view.query)) for view in views]
+    return render(request, "requests_app/saved_views.html", {"saved_views": saved}, partial="views")
 
 
 @require_POST
@@ -153,7 +165,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
 
 def _sync_status(request: HttpRequest) -> HttpResponse:
     sid = account_sid(request)
-    account = account_with_sync(sid)
+    account = request.tvr_account = account_with_sync(sid)  # as it is now, after any start
     run = SyncRun.objects.filter(account_sid=sid).exclude(kind=SyncRun.Kind.ONE).first()
     response = render(
         request,

@@ -1,4 +1,4 @@
-"""`manage.py bench pages`: the dashboard's pages at 100,000 cached requests and audit events.
+"""`python -m bench pages`: the dashboard's pages at 100,000 cached requests and audit events.
 
 Timed through Django's test client (the whole middleware stack, no network), median and p95 of
 repeated runs, with the SQL query count of each page and Django admin's changelist for the same

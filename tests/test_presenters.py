@@ -1,0 +1,134 @@
+"""What a list row and an audit row show, computed from a request or an event at a given time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from requests_app.presenters import audit_row, due_words, moment, request_row
+
+NOW = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)
+SOON = timedelta(days=2)
+KOLKATA = ZoneInfo("Asia/Kolkata")  # UTC+5:30: 18:30 UTC is already the 26th there
+
+
+def cached(**overrides):
+    """A cached request with the list's columns, as the list's query returns it."""
+    fields = {
+        "impact_id": "500001",
+        "media_partner_name": "Trail Deals Weekly",
+        "campaign_name": "Acme Outdoor US",
+        "request_type": "PROMOCODE_TRACKING",
+        "number_requested": 1,
+        "deal_name": "Spring Sale",
+        "state": "NEW",
+        "is_gone": False,
+        "date_placed": NOW - timedelta(days=2),
+        "date_needed": NOW + timedelta(days=5),
+        "assigned_to_id": None,
+        "assigned_to": None,
+    }
+    return SimpleNamespace(**(fields | overrides))
+
+
+def row(zone=UTC, **overrides):
+    return request_row(cached(**overrides), now=NOW, zone=zone, soon=SOON)
+
+
+def test_an_open_request_needed_later_is_selectable_and_unmarked():
+    shown = row()
+    assert (shown.mark, shown.due, shown.selectable) == ("", "in 5 days", True)
+    assert (shown.type_label, shown.type_class) == ("Promo code", "type-promocode_tracking")
+    assert (shown.state_label, shown.state_class) == ("New", "state-new")
+    assert shown.placed.iso == "2026-11-23T18:30:00+00:00" and shown.placed.text == "Nov 23"
+
+
+@pytest.mark.parametrize(
+    ("needed", "mark", "due"),
+    [
+        (NOW - timedelta(days=2), "overdue", "2 days overdue"),
+        (NOW - timedelta(minutes=1), "overdue", "due today"),
+        (NOW + timedelta(hours=20), "due-soon", "in 1 day"),
+        (NOW + SOON, "due-soon", "in 2 days"),
+        (NOW + SOON + timedelta(minutes=1), "", "in 2 days"),
+    ],
+)
+def test_open_requests_are_marked_by_how_soon_they_are_needed(needed, mark, due):
+    shown = row(date_needed=needed)
+    assert (shown.mark, shown.due) == (mark, due)
+
+
+@pytest.mark.parametrize("changes", [{"state": "APPROVED"}, {"is_gone": True}])
+def test_a_decided_or_gone_request_is_neither_marked_nor_selectable(changes):
+    shown = row(date_needed=NOW - timedelta(days=3), **changes)
+    assert (shown.mark, shown.due, shown.selectable) == ("", "", False)
+
+
+def test_without_dates_a_row_shows_empty_times_and_no_due_words():
+    shown = row(date_needed=None, date_placed=None, number_requested=None, deal_name="")
+    assert shown.needed == shown.placed == moment(None, UTC)
+    assert (shown.needed.iso, shown.due, shown.mark, shown.number) == ("", "", "", None)
+
+
+def test_days_and_times_are_the_viewers():
+    shown = row(zone=KOLKATA, date_placed=NOW, date_needed=NOW + timedelta(days=1))
+    assert shown.placed.text == "Nov 26" and shown.placed.iso.endswith("+05:30")
+    assert shown.due == "in 1 day"
+
+
+def test_the_holder_is_named_and_unknown_codes_are_shown_as_they_are():
+    holder = SimpleNamespace(get_username=lambda: "alice")
+    shown = row(assigned_to_id=7, assigned_to=holder, request_type="NEW_KIND", state="ODD")
+    assert shown.holder == "alice"
+    assert (shown.type_label, shown.state_label) == ("NEW_KIND", "ODD")
+
+
+@pytest.mark.parametrize(
+    ("days", "state", "words"),
+    [
+        (0, "NEW", "due today"),
+        (0, "APPROVED", "today"),
+        (1, "NEW", "in 1 day"),
+        (-1, "NEW", "1 day overdue"),
+        (-3, "DECLINED", "3 days ago"),
+    ],
+)
+def test_due_words(days, state, words):
+    today = date(2026, 11, 25)
+    when = datetime(2026, 11, 25, 12, tzinfo=UTC) + timedelta(days=days)
+    assert due_words(when, state, today, UTC) == words
+
+
+def event(**overrides):
+    fields = {
+        "created_at": NOW,
+        "actor_name": "alice",
+        "action": "approve",
+        "outcome": "failure",
+        "request_impact_id": "500001",
+        "sent": {"UrlId": 5, "DealId": None},
+        "response_status": 400,
+        "response_message": "Not open",
+    }
+    return SimpleNamespace(**(fields | overrides))
+
+
+def test_an_audit_row_shows_what_was_sent_and_what_impact_com_answered():
+    shown = audit_row(event(), zone=UTC)
+    assert shown.when.text == "2026-11-25 18:30:00" and shown.when.iso.startswith("2026-11-25T18")
+    assert (shown.who, shown.outcome, shown.outcome_label) == ("alice", "failure", "Failed")
+    assert shown.sent == [("DealId", ""), ("UrlId", "5")]
+    assert shown.answer == "400 Not open"
+
+
+def test_an_audit_row_of_the_system_with_a_long_answer_is_cut():
+    shown = audit_row(
+        event(actor_name="", sent=[], response_status=None, response_message="x" * 300),
+        zone=KOLKATA,
+    )
+    assert shown.who == "system" and shown.sent == []
+    assert len(shown.answer) == 120 and shown.answer.endswith("…")
+    assert shown.when.text == "2026-11-26 00:00:00"

@@ -41,11 +41,7 @@ def _seed_requests(sid: str, out: Any) -> None:
     batch = []
     for n in range(ROWS):
         item = impact.TrackingValueRequest.parse(seeder.request(300_000 + n))
-        batch.append(
-            TrackingValueRequest(
-                account_sid=sid, impact_id=item.id, **sync.row_values(item, seen_at=now)
-            )
-        )
+        batch.append(TrackingValueRequest(account_sid=sid, **sync.row_values(item, seen_at=now)))
         if len(batch) == 5000:
             with transaction.atomic():
                 TrackingValueRequest.objects.bulk_create(batch)

@@ -33,7 +33,7 @@ PROMO = impact.Approval(
 
 @pytest.fixture
 def server(settings):
-    running = ImpactServer(SID, TOKEN, hang_seconds=BUDGET * 2.5).start()
+    running = ImpactServer(SID, TOKEN, hang_seconds=BUDGET * 6).start()
     settings.IMPACT_ACCOUNT_SID = SID
     settings.IMPACT_AUTH_TOKEN = TOKEN
     settings.IMPACT_API_BASE_URL = running.url
@@ -69,7 +69,7 @@ def test_a_write_applied_then_lost_is_sent_once_and_settled_as_sent(server, alic
     assert audit_trail() == [("approve", "unknown"), ("approve_settled", "success")]
     settled = AuditEvent.objects.get(action="approve_settled")
     assert settled.detail["attempt_event"] == decision.attempt_event_id
-    assert waited < BUDGET + 0.5
+    assert waited < BUDGET + 2  # a hang lasts 6 s: only the deadline ends it sooner
     row.refresh_from_db()
     assert row.state == State.APPROVED
 
@@ -107,7 +107,7 @@ def test_the_whole_interactive_path_ends_within_the_budget_when_impact_com_hangs
     decision = decisions.approve(request=row, user=alice, approval=PROMO)
     waited = time.monotonic() - started
 
-    assert waited < BUDGET + 0.3
+    assert waited < BUDGET + 2  # the hangs last 6 s: only the deadline ends them sooner
     assert decision.status == Decision.Status.UNCONFIRMED  # holds the slot
     with pytest.raises(decisions.AlreadyDecided):
         decisions.approve(request=row, user=alice, approval=PROMO)
@@ -177,9 +177,7 @@ def test_a_sync_settles_unconfirmed_decisions_with_what_it_read(server, alice):
     assert [entry[0] for entry in server.journal[calls_before:]] == ["GET"]
 
 
-def test_an_open_only_sync_settles_them_too_through_its_recheck_of_missing_requests(
-    server, alice
-):
+def test_an_open_only_sync_settles_them_too_through_its_recheck_of_missing_requests(server, alice):
     row = cached(server)
     server.fail_next("PUT", "hang_after_apply")
     server.fail_next("GET", "hang")

@@ -28,7 +28,14 @@ from requests_app.models import (
     TrackingValueRequest,
 )
 
-from .common import account_sid, back_to, get_request_or_404, permission_required, render
+from .common import (
+    account_sid,
+    back_to,
+    can,
+    get_request_or_404,
+    permission_required,
+    render,
+)
 from .detail import TEMPLATE as DETAIL
 from .detail import _after_decision, detail_context
 
@@ -158,7 +165,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     form = SavedViewForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        can_share = request.user.has_perm("requests_app.claim_request")
+        can_share = can(request, "requests_app.claim_request")
         SavedView.objects.update_or_create(
             owner=request.user,
             name=data["name"],
@@ -173,9 +180,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     view = get_object_or_404(SavedView, pk=view_id)
-    if view.owner_id != request.user.pk and not request.user.has_perm(
-        "requests_app.delete_savedview"
-    ):
+    if view.owner_id != request.user.pk and not can(request, "requests_app.delete_savedview"):
         raise PermissionDenied("Only its owner or an admin can delete a saved view.")
     view.delete()
     messages.success(request, f"Deleted saved view “{view.name}”.")
@@ -349,7 +354,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "events": page,
         "next_before": page[-1].id if more else None,
         "export_query": params.urlencode(),
-        "can_export": request.user.has_perm("requests_app.export_audit"),
+        "can_export": can(request, "requests_app.export_audit"),
     }
     response = render(request, "requests_app/audit.html", context, partial="events")
     if form.errors:

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from requests_app import audit
 from requests_app.models import AuditEvent
-from requests_app.views.team import AUDIT_ROW_COLUMNS
+from requests_app.views.audit import AUDIT_ROW_COLUMNS
 
 pytestmark = pytest.mark.django_db
 

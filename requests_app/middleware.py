@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -11,13 +12,22 @@ from django.utils import timezone
 _KNOWN = frozenset(available_timezones())
 
 
+def viewer_zone_name(request: HttpRequest) -> str:
+    """The IANA zone the browser reported (`tz=America%2FNew_York`, URL-encoded as the page
+    writes it), or "" when it said nothing we know."""
+    name = unquote(request.COOKIES.get("tz", ""))
+    return name if name in _KNOWN else ""
+
+
 class ViewerTimezoneMiddleware:
+    """Activate the browser's zone for the request; the TVR_TIME_ZONE default otherwise."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        name = request.COOKIES.get("tz", "")
-        if name in _KNOWN:
+        name = request.viewer_zone = viewer_zone_name(request)
+        if name:
             try:
                 timezone.activate(ZoneInfo(name))
             except (ZoneInfoNotFoundError, ValueError):

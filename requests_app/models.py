@@ -517,3 +517,25 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username or '(any)'} from {self.address or '?'}: {self.failures}"
+
+
+class Preference(models.Model):
+    """One person's settings for how the pages behave for them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="tvr_preference",
+    )
+    # After approving or rejecting, open the same list's next open request by itself.
+    auto_advance = models.BooleanField("open the next request after a decision", default=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of user {self.user_id}"
+
+    @classmethod
+    def auto_advance_for(cls, user: Any) -> bool:
+        """Whether `user` moves on after a decision (yes, until they turn it off)."""
+        found = cls.objects.filter(user=user.pk).values_list("auto_advance", flat=True).first()
+        return True if found is None else found

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from django.utils import dateformat
+from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator
 
 from requests_app.models import AuditEvent, RequestType, State
@@ -23,20 +23,17 @@ _STATES = dict(State.choices)
 _OUTCOMES = dict(AuditEvent.Outcome.choices)
 
 
-@dataclass(frozen=True, slots=True)
-class Moment:
-    """A time as a row shows it: `iso` for <time datetime>, `text` for people."""
-
-    iso: str = ""
-    text: str = ""
+def local_day(value: datetime, zone: tzinfo) -> str:
+    """The day as the list shows it, 'Nov 25' (Django's "M j"), in zone."""
+    return _iso_and_day(value, zone)[1]
 
 
-def moment(value: datetime | None, zone: tzinfo, pattern: str = "M j") -> Moment:
-    """value in zone, formatted with a Django date pattern ('Nov 25'); empty for None."""
+def _iso_and_day(value: datetime | None, zone: tzinfo) -> tuple[str, str]:
+    """value in zone: its ISO form (for <time datetime>) and its day, 'Nov 25'; empty for None."""
     if value is None:
-        return Moment()
+        return "", ""
     local = value.astimezone(zone)
-    return Moment(local.isoformat(), dateformat.format(local, pattern))
+    return local.isoformat(), f"{str(MONTHS_3[local.month]).title()} {local.day}"
 
 
 def due_words(value: datetime | None, state: str, today: date, zone: tzinfo) -> str:
@@ -54,21 +51,26 @@ def due_words(value: datetime | None, state: str, today: date, zone: tzinfo) -> 
 
 @dataclass(frozen=True, slots=True)
 class RequestRow:
-    """One row of the request list."""
+    """One row of the request list: each field is what one spot of the row prints."""
 
     impact_id: str
+    row_class: str  # "row", "row overdue" or "row due-soon"
+    mark: str  # "overdue", "due-soon" or ""
     partner: str
     campaign: str
-    type_class: str  # "type-promocode_tracking": the CSS class of its type badge
+    type_class: str  # "type type-promocode_tracking"
     type_label: str
-    number: int | None
+    number: str
     deal: str
+    deal_text: str  # the deal's name, or a dash
     state_class: str
     state_label: str
-    placed: Moment
-    needed: Moment
-    due: str  # shown only while the request is open and has a date needed
-    mark: str  # "overdue", "due-soon" or ""
+    placed_iso: str  # for <time datetime>; "" without a date
+    placed_day: str  # "Nov 23"
+    needed_iso: str
+    needed_day: str
+    due: str  # "in 3 days": only while the request is open and has a date needed
+    due_class: str
     holder: str
     selectable: bool  # open: it can be ticked for a bulk reject
 
@@ -77,28 +79,38 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
     """What the list shows of one cached request (a TrackingValueRequest with the list's
     columns and its holder), as seen at `now` in `zone`, "due soon" meaning within `soon`."""
     is_open = request.state == State.NEW and not request.is_gone
-    needed = request.date_needed
+    placed, needed = request.date_placed, request.date_needed
     mark = ""
     if is_open and needed is not None:
         if needed < now:
             mark = "overdue"
         elif needed <= now + soon:
             mark = "due-soon"
-    today = now.astimezone(zone).date()
+    due = ""
+    if is_open and needed is not None:
+        due = due_words(needed, request.state, now.astimezone(zone).date(), zone)
+    number = request.number_requested
+    placed_iso, placed_day = _iso_and_day(placed, zone)
+    needed_iso, needed_day = _iso_and_day(needed, zone)
     return RequestRow(
         impact_id=request.impact_id,
+        row_class=f"row {mark}" if mark else "row",
+        mark=mark,
         partner=request.media_partner_name,
         campaign=request.campaign_name,
-        type_class=f"type-{request.request_type.lower()}",
+        type_class=f"type type-{request.request_type.lower()}",
         type_label=_TYPES.get(request.request_type, request.request_type),
-        number=request.number_requested,
+        number="" if number is None else str(number),
         deal=request.deal_name,
-        state_class=f"state-{request.state.lower()}",
+        deal_text=request.deal_name or "—",
+        state_class=f"state state-{request.state.lower()}",
         state_label=_STATES.get(request.state, request.state),
-        placed=moment(request.date_placed, zone),
-        needed=moment(needed, zone),
-        due=due_words(needed, request.state, today, zone) if is_open else "",
-        mark=mark,
+        placed_iso=placed_iso,
+        placed_day=placed_day,
+        needed_iso=needed_iso,
+        needed_day=needed_day,
+        due=due,
+        due_class={"overdue": "due is-overdue", "due-soon": "due is-soon"}.get(mark, "due"),
         holder=request.assigned_to.get_username() if request.assigned_to_id else "",
         selectable=is_open,
     )
@@ -114,7 +126,8 @@ def request_rows(
 class AuditRow:
     """One row of the audit trail."""
 
-    when: Moment
+    when_iso: str
+    when_text: str  # "2026-11-25 18:30:00", in the viewer's time zone
     who: str
     action: str
     outcome: str  # the code, for its CSS class
@@ -137,8 +150,10 @@ def audit_row(event: Any, *, zone: tzinfo) -> AuditRow:
     if len(message) > 120:
         message = Truncator(message).chars(120)
     status = f"{event.response_status} " if event.response_status else ""
+    when = event.created_at.astimezone(zone)
     return AuditRow(
-        when=moment(event.created_at, zone, "Y-m-d H:i:s"),
+        when_iso=when.isoformat(),
+        when_text=when.strftime("%Y-%m-%d %H:%M:%S"),
         who=event.actor_name or "system",
         action=event.action,
         outcome=event.outcome,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from requests_app.views import detail, lists, team
+from requests_app.views import audit, detail, lists, queue_actions, reasons, saved_views, team
 
 app_name = "requests"
 urlpatterns = [
@@ -11,17 +11,17 @@ urlpatterns = [
     path("r/<str:impact_id>/approve/", detail.approve, name="approve"),
     path("r/<str:impact_id>/reject/", detail.reject, name="reject"),
     path("r/<str:impact_id>/undo/<int:decision_id>/", detail.undo, name="undo"),
-    path("r/<str:impact_id>/claim/", team.claim, name="claim"),
-    path("r/<str:impact_id>/release/", team.release, name="release"),
-    path("r/<str:impact_id>/assign/", team.assign, name="assign"),
-    path("r/<str:impact_id>/comment/", team.comment, name="comment"),
-    path("bulk-reject/", team.bulk_reject, name="bulk_reject"),
+    path("r/<str:impact_id>/claim/", queue_actions.claim, name="claim"),
+    path("r/<str:impact_id>/release/", queue_actions.release, name="release"),
+    path("r/<str:impact_id>/assign/", queue_actions.assign, name="assign"),
+    path("r/<str:impact_id>/comment/", queue_actions.comment, name="comment"),
+    path("bulk-reject/", queue_actions.bulk_reject, name="bulk_reject"),
     path("views/", lists.saved_views, name="saved_views"),
-    path("views/save/", team.save_view, name="save_view"),
-    path("views/<int:view_id>/delete/", team.delete_view, name="delete_view"),
-    path("reasons/", team.reasons, name="reasons"),
-    path("reasons/<int:reason_id>/", team.change_reason, name="change_reason"),
-    path("audit/", team.audit_log, name="audit"),
-    path("audit/export.csv", team.audit_export, name="audit_export"),
+    path("views/save/", saved_views.save_view, name="save_view"),
+    path("views/<int:view_id>/delete/", saved_views.delete_view, name="delete_view"),
+    path("reasons/", reasons.reasons, name="reasons"),
+    path("reasons/<int:reason_id>/", reasons.change_reason, name="change_reason"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("team/", team.team, name="team"),
 ]

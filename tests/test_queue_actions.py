@@ -12,7 +12,7 @@ from requests_app.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("to", ["abc", " ", "", "1.5", "²", "9" * 30, "\u0000", "-1"])
+@pytest.mark.parametrize("to", ["abc", " ", "", "1.5", "²", "9" * 30, "-1"])
 def test_assigning_to_a_value_that_is_no_teammate_is_a_clear_400(as_alice, make_request, to):
     tvr = make_request()
 

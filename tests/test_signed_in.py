@@ -43,10 +43,11 @@ def test_an_unknown_session_key_signs_nobody_in(client, alice, make_request):
 
 def test_each_of_many_sessions_signs_in_its_own_user(client, viewer, alice, admin, make_request):
     make_request()
-    for person in (viewer, alice, admin, viewer, alice):
+    people = [(viewer, "viewer"), (alice, "reviewer"), (admin, "admin"), (viewer, "viewer")]
+    for person, role in people:
         client.force_login(person)
         body = client.get(reverse("requests:list")).content.decode()
-        assert f'<span>{person.username} <span class="muted">' in body
+        assert f'{person.username} <span class="muted">({role})</span>' in body
 
 
 def test_sync_and_async_sign_in_agree_on_every_permission(client, alice):

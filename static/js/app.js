@@ -9,8 +9,13 @@
   // Tell the server the browser's time zone so dates show in local time.
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    var cookie = "tz=" + encodeURIComponent(zone || "");
+    if (zone && ("; " + document.cookie + ";").indexOf("; " + cookie + ";") === -1) {
+      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
+      // This page was drawn in the server's zone: draw it again in the viewer's (once the
+      // browser kept the cookie, so a browser that refuses cookies does not reload forever).
+      var kept = ("; " + document.cookie + ";").indexOf("; " + cookie + ";") !== -1;
+      if (kept && document.body && document.body.hasAttribute("data-zone-default")) { location.reload(); }
     }
   } catch (e) { /* old browser: server default zone */ }
 

@@ -1,0 +1,131 @@
+"""The audit page and its CSV export, both limited to the accounts the user may see."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from requests_app import reports
+from requests_app.models import AuditEvent
+
+from .common import account_sid, can, permission_required, render
+
+AUDIT_ACTIONS = (
+    "approve",
+    "reject",
+    "approve_queued",
+    "reject_queued",
+    "approve_undone",
+    "reject_undone",
+    "claim",
+    "release",
+    "assign",
+    "comment",
+    "sync",
+    "sign_in",
+    "sign_in_failed",
+    "sign_out",
+)
+
+
+class AuditFilterForm(forms.Form):
+    person = forms.CharField(required=False, max_length=150)
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *((a, a) for a in AUDIT_ACTIONS)]
+    )
+    outcome = forms.ChoiceField(
+        required=False, choices=[("", "Any outcome"), *AuditEvent.Outcome.choices]
+    )
+    account = forms.CharField(required=False, max_length=64)
+    request_id = forms.CharField(label="Request", required=False, max_length=32)
+    since = forms.DateField(required=False)
+    until = forms.DateField(required=False)
+    # The page's cursor: the id of the last event shown (BigAutoField's range).
+    before = forms.IntegerField(
+        label="Older than", required=False, min_value=1, max_value=2**63 - 1
+    )
+
+
+def visible_accounts(request: HttpRequest) -> list[str]:
+    """Whose events the user may read: the account this deployment reviews (the rule of the
+    list and detail pages), and events of no account (sign-ins)."""
+    return [account_sid(request), ""]
+
+
+def audit_events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+    """The filter form and the events it selects, never outside visible_accounts. Fields that
+    do not validate are left out here; the views answer 400 and show why."""
+    form = AuditFilterForm(request.GET)
+    form.is_valid()
+    data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors and v}
+    events = AuditEvent.objects.filter(account_sid__in=visible_accounts(request))
+    if "person" in data:
+        events = events.filter(actor_name=data["person"])
+    if "action" in data:
+        events = events.filter(action=data["action"])
+    if "outcome" in data:
+        events = events.filter(outcome=data["outcome"])
+    if "account" in data:
+        events = events.filter(account_sid=data["account"])
+    if "request_id" in data:
+        events = events.filter(request_impact_id=data["request_id"])
+    zone = timezone.get_current_timezone()
+    if "since" in data:
+        events = events.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
+    if "until" in data:
+        events = events.filter(created_at__lte=datetime.combine(data["until"], time.max, zone))
+    return form, events
+
+
+AUDIT_ROW_COLUMNS = (
+    "created_at", "actor_name", "action", "outcome", "request_impact_id", "sent",
+    "response_status", "response_message",
+)  # fmt: skip
+
+
+@require_GET
+@permission_required("view_auditevent")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    form, events = audit_events(request)
+    if before := form.cleaned_data.get("before"):
+        events = events.filter(id__lt=before)
+    # What a row shows, as named tuples: not the hash chain or the JSON detail (decoding it was
+    # a tenth of the page), and no model instances (building them was another tenth).
+    shown = events.order_by("-id").values_list("id", *AUDIT_ROW_COLUMNS, named=True)
+    page = list(shown[:101])
+    more = len(page) > 100
+    page = page[:100]
+    params = request.GET.copy()
+    params.pop("before", None)
+    context = {
+        "form": form,
+        "events": page,
+        "next_before": page[-1].id if more else None,
+        "export_query": params.urlencode(),
+        "can_export": can(request, "requests_app.export_audit"),
+    }
+    response = render(request, "requests_app/audit.html", context, partial="events")
+    if form.errors:
+        response.status_code = 400
+    return response
+
+
+@require_GET
+@permission_required("export_audit")
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    form, events = audit_events(request)
+    if form.errors:
+        # An export with a filter left out would hold more than was asked for.
+        response = render(request, "requests_app/audit.html", {"form": form})
+        response.status_code = 400
+        return response
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(
+        reports.audit_csv(events), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="tvr-audit-{stamp}.csv"'
+    return response

@@ -1,0 +1,42 @@
+"""Saved views: a named set of list filters, saved by anyone, deleted by its owner or an admin."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from requests_app.forms import SavedViewForm
+from requests_app.models import SavedView
+
+from .common import can
+
+
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        can_share = can(request, "requests_app.claim_request")
+        SavedView.objects.update_or_create(
+            owner=request.user,
+            name=data["name"],
+            defaults={"query": data["query"].lstrip("?"), "shared": data["shared"] and can_share},
+        )
+        messages.success(request, f"Saved view “{data['name']}”.")
+        return redirect(f"{reverse('requests:list')}?{data['query'].lstrip('?')}")
+    messages.error(request, "Give the view a name (up to 80 characters).")
+    return redirect("requests:list")
+
+
+@require_POST
+def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=view_id)
+    if view.owner_id != request.user.pk and not can(request, "requests_app.delete_savedview"):
+        raise PermissionDenied("Only its owner or an admin can delete a saved view.")
+    view.delete()
+    messages.success(request, f"Deleted saved view “{view.name}”.")
+    return redirect("requests:list")

@@ -171,6 +171,22 @@ class TrackingValueRequest(models.Model):
             # it and stops after 51 matches instead of sorting thousands (PostgreSQL picks this
             # or the trigram index by how many rows the word matches).
             models.Index(fields=["account_sid", "date_needed", "id"], name="tvr_needed"),
+            # A state tab (Open above all) with a type and a campaign, a partner or a deal, in
+            # the list's default order: the first page reads 51 index entries. Without the
+            # state in front, Open + type + campaign walked the type+campaign index and threw
+            # away 17,792 decided rows to find 51 (321 ms of SQL at 100,000 requests; 0.5 ms).
+            models.Index(
+                fields=["account_sid", "state", "request_type", "campaign_id", "date_needed", "id"],
+                name="tvr_state_type_campaign",
+            ),
+            models.Index(
+                fields=["account_sid", "state", "media_partner_id", "date_needed", "id"],
+                name="tvr_state_partner",
+            ),
+            models.Index(
+                fields=["account_sid", "state", "deal_id", "date_needed", "id"],
+                name="tvr_state_deal",
+            ),
             # Type + campaign, in the list's default order: the first page stops after 51 rows.
             models.Index(
                 fields=["account_sid", "request_type", "campaign_id", "date_needed", "id"],

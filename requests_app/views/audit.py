@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from requests_app import reports
+from requests_app import presenters, reports
 from requests_app.models import AuditEvent
 
 from .common import account_sid, can, permission_required, render
@@ -42,12 +43,22 @@ class AuditFilterForm(forms.Form):
     )
     account = forms.CharField(required=False, max_length=64)
     request_id = forms.CharField(label="Request", required=False, max_length=32)
-    since = forms.DateField(required=False)
-    until = forms.DateField(required=False)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     # The page's cursor: the id of the last event shown (BigAutoField's range).
     before = forms.IntegerField(
         label="Older than", required=False, min_value=1, max_value=2**63 - 1
     )
+
+    # The fields the filter bar shows (the cursor is the pager's link, not a field there).
+    BAR = ("person", "action", "outcome", "account", "request_id", "since", "until")
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(data, label_suffix="")
 
 
 def visible_accounts(request: HttpRequest) -> list[str]:
@@ -81,6 +92,11 @@ def audit_events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
     return form, events
 
 
+def chosen(form: AuditFilterForm) -> list[str]:
+    """What the filter bar's widgets show: the raw values, which its cached copy is keyed on."""
+    return [form.data.get(name, "") for name in AuditFilterForm.BAR]
+
+
 AUDIT_ROW_COLUMNS = (
     "created_at", "actor_name", "action", "outcome", "request_impact_id", "sent",
     "response_status", "response_message",
@@ -99,13 +115,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = list(shown[:101])
     more = len(page) > 100
     page = page[:100]
-    params = request.GET.copy()
-    params.pop("before", None)
     context = {
         "form": form,
-        "events": page,
+        "chosen": chosen(form),
+        "rows": presenters.audit_rows(page, zone=timezone.get_current_timezone()),
         "next_before": page[-1].id if more else None,
-        "export_query": params.urlencode(),
         "can_export": can(request, "requests_app.export_audit"),
     }
     response = render(request, "requests_app/audit.html", context, partial="events")
@@ -120,7 +134,9 @@ def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form, events = audit_events(request)
     if form.errors:
         # An export with a filter left out would hold more than was asked for.
-        response = render(request, "requests_app/audit.html", {"form": form})
+        response = render(
+            request, "requests_app/audit.html", {"form": form, "chosen": chosen(form)}
+        )
         response.status_code = 400
         return response
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

@@ -149,7 +149,6 @@ class ThrottledSignIn:
 
     request: HttpRequest | None
     cleaned_data: dict[str, Any]
-    error_messages: dict[str, str]
 
     def clean(self) -> dict[str, Any]:
         username = _username(self.cleaned_data.get("username"))

@@ -459,3 +459,14 @@ def test_a_nul_free_request_passes_through(as_alice, make_request):
     tvr = make_request()
     response = as_alice.get(detail_url(tvr), {"check": 1, "promo_code": "%00", "samples": "%00"})
     assert response.status_code == 200
+
+
+# --- a `next` that reads like a view name is still a URL ---------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["0", "list"])
+def test_a_next_that_looks_like_a_view_name_is_followed_as_a_url(as_alice, make_request, target):
+    tvr = make_request()
+    response = as_alice.post(reverse("requests:claim", args=[tvr.impact_id]), {"next": target})
+    assert (response.status_code, response["Location"]) == (302, target)

@@ -49,7 +49,7 @@ def test_a_backtracking_pattern_in_the_tester_answers_within_two_seconds(
 
     assert response.status_code == 200
     assert TOO_SLOW in response.content.decode()
-    assert elapsed < 2
+    assert elapsed < 5  # unbounded, it took 56 s; 5 s leaves room for a loaded machine
 
 
 @pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_a_pattern_slow_on_codes_approved_elsewhere_stops_at_the_time_bound(as_a
     )
 
     assert response.status_code == 200 and TOO_SLOW in response.content.decode()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # unbounded: tens of seconds or out of memory
 
 
 @pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_approving_a_pattern_whose_repeats_unroll_too_far_is_refused_quickly(
 
     assert response.status_code == 400
     assert "repeats too much to check" in response.content.decode()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # unbounded: tens of seconds or out of memory
     assert SandboxRequest.objects.get(impact_id=int(tvr.impact_id)).state == State.NEW
 
 
@@ -224,7 +224,7 @@ def test_the_tester_says_which_input_is_too_big_or_wrong(as_alice, make_request,
     assert response.status_code == 200
     body = response.content.decode()
     assert message in body and 'class="matches"' not in body
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # unbounded: tens of seconds or out of memory
 
 
 # --- the tester is for the roles that decide --------------------------------------------------

@@ -39,7 +39,7 @@ def detail_url(tvr) -> str:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("headers", [HTMX, {}], ids=["htmx", "without-js"])
-def test_a_backtracking_pattern_in_the_tester_answers_within_two_seconds(
+def test_a_backtracking_pattern_in_the_tester_answers_within_seconds(
     as_alice, make_request, headers
 ):
     tvr = make_request()

@@ -638,7 +638,10 @@ def test_list_rows_show_marks_labels_holder_and_escape_partner_text(
 
     now = timezone.now()
     overdue = make_request(DateNeeded=(now - timedelta(days=2)).isoformat())
-    soon = make_request(DateNeeded=(now + timedelta(hours=20)).isoformat())
+    # Tomorrow at noon: "in 1 day" and due soon at any time of day (now + 20 h is still today
+    # before 04:00, and the words count calendar days).
+    tomorrow_noon = timezone.localtime(now).replace(hour=12, minute=0) + timedelta(days=1)
+    soon = make_request(DateNeeded=tomorrow_noon.isoformat())
     make_request(DateNeeded=None, NumberRequested=None, DealName="")
     decided = make_request(
         State="APPROVED",

@@ -319,3 +319,31 @@ def test_sweeps_racing_on_one_unconfirmed_decision_record_one_settling_event(ser
     assert AuditEvent.objects.filter(action="approve_settled").count() == 1
     assert Decision.objects.get(pk=decision.pk).status == Decision.Status.SENT
     assert len(server.writes()) == 1
+
+
+def test_a_queued_call_still_unapplied_after_its_patience_fails_and_the_checks_back_off(
+    server, alice, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    row = cached(server)
+    server.fail_next("PUT", "queued")
+    decision = decisions.approve(request=row, user=alice, approval=PROMO)
+    waits = []
+    for _ in range(3):  # still NEW and within its patience: asked again later, each wait longer
+        Decision.objects.filter(pk=decision.pk).update(next_check_at=timezone.now())
+        housekeeping.sweep()
+        decision.refresh_from_db()
+        waits.append(decision.next_check_at - timezone.now())
+    assert decision.status == Decision.Status.UNCONFIRMED
+    assert waits[0] < waits[1] < waits[2]
+
+    long_ago = timezone.now() - timedelta(hours=settings.TVR_QUEUED_PATIENCE_HOURS + 1)
+    Decision.objects.filter(pk=decision.pk).update(finished_at=long_ago, next_check_at=long_ago)
+    housekeeping.sweep()
+
+    decision.refresh_from_db()
+    assert decision.status == Decision.Status.FAILED
+    assert len(server.writes()) == 1

@@ -160,6 +160,13 @@ def _safe_image(url: str) -> str:
     return url if url.lower().startswith(("https://", "http://")) else ""
 
 
+def has_expired(deal: Deal | None, now: datetime) -> bool:
+    """Whether the deal is over: its end date has passed, or impact.com marks it expired."""
+    if deal is None:
+        return False
+    return bool(deal.end_date and deal.end_date < now) or deal.state == "EXPIRED"
+
+
 def _warnings(
     deal: Deal,
     partner_id: int | None,

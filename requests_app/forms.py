@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from requests_app import impact, patterns, queues, search
+from requests_app import deals, impact, patterns, queues, search
 from requests_app.models import RejectionReason, RequestType, State, TrackingValueRequest
 
 ID_MAX = 2**63 - 1
@@ -154,6 +154,8 @@ class ApprovalForm(DecisionForm):
     request_type = ""
     deal_id = forms.IntegerField(label="Deal id", required=False, min_value=1, max_value=ID_MAX)
     deal_name = forms.CharField(label="Deal name", required=False, max_length=255)
+    # Explicit yeses for what impact.com would refuse or regret (see approval_problems).
+    confirm_expired = forms.BooleanField(label="Send the expired deal anyway", required=False)
 
     def approval(self) -> impact.Approval:
         data = self.cleaned_data
@@ -183,6 +185,9 @@ class PromoCodeApprovalForm(ApprovalForm):
         choices=[("LI", "Exact (LI)"), ("RE", "Regular expression (RE)")],
         widget=forms.RadioSelect,
         initial="LI",
+    )
+    confirm_taken = forms.BooleanField(
+        label="Approve it although another partner holds this code", required=False
     )
     field_order = ["promo_code", "credit_policy", "match_mode", "deal_id", "deal_name", "note"]
 
@@ -237,7 +242,10 @@ def approval_form(request: TrackingValueRequest, data: Any = None) -> ApprovalFo
     if form_class is None:
         return None
     payload = request.payload or {}
-    initial: dict[str, Any] = {"deal_id": request.deal_id, "deal_name": request.deal_name}
+    initial: dict[str, Any] = {}
+    if not deals.has_expired(impact.Deal.parse(payload), timezone.now()):
+        # An expired deal is not offered to be sent: the reviewer types it to send it.
+        initial = {"deal_id": request.deal_id, "deal_name": request.deal_name}
     if form_class is PromoCodeApprovalForm:
         codes = [
             p.get("RequestedPromoCode") or p.get("RequestedCode") or ""
@@ -248,6 +256,37 @@ def approval_form(request: TrackingValueRequest, data: Any = None) -> ApprovalFo
             "DealDefaultPromoCode", ""
         )
     return form_class(data, initial=initial, prefix=None)
+
+
+def approval_problems(
+    request: TrackingValueRequest, form: ApprovalForm, *, deadline: patterns.Deadline
+) -> list[TrackingValueRequest]:
+    """After a valid approve form: add an error for each thing that needs an explicit yes the
+    form did not give (the request's expired deal; a promo code another partner holds, which
+    impact.com refuses as "already assigned to another partner"). Returns those holders.
+    Raises patterns.TooSlow when matching a pattern runs past the deadline."""
+    data = form.cleaned_data
+    deal_id = data.get("deal_id")
+    if deal_id is not None and not data.get("confirm_expired"):
+        deal = impact.Deal.parse(request.payload or {})
+        if deal is not None and deal.id == deal_id and deals.has_expired(deal, timezone.now()):
+            form.add_error(
+                "confirm_expired",
+                f"Deal {deal.name or deal_id} has expired. Tick the box to send it anyway, or "
+                "clear the deal id.",
+            )
+    holders: list[TrackingValueRequest] = []
+    if "confirm_taken" in form.fields and not data.get("confirm_taken"):
+        holders = code_taken_elsewhere(
+            request, data["promo_code"], data["match_mode"], deadline=deadline
+        )
+        if holders:
+            form.add_error(
+                "confirm_taken",
+                f"{holders[0].media_partner_name} already holds this code; impact.com refuses a "
+                "code assigned to another partner. Tick the box to approve it anyway.",
+            )
+    return holders
 
 
 # --- the code tester ------------------------------------------------------------------------

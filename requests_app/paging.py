@@ -37,6 +37,11 @@ def _encode(value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def cursor_for(row: Any, column: str) -> str:
+    """The cursor of `row` in a list sorted by `column`: keyset_page(after=it) starts after it."""
+    return _encode(getattr(row, column), row.pk)
+
+
 def _decode(cursor: str, field: Field) -> tuple[Any, int] | None:
     """The cursor's (value, id) when it is one we could have made for `field`'s sort, else
     None: the list then shows its first page, as it ignores any other filter it cannot use."""

@@ -75,6 +75,19 @@ class RequestRow:
     selectable: bool  # open: it can be ticked for a bulk reject
 
 
+# A request whose decision is on its way (the list reads it as `live_action`/`live_status`).
+_PENDING = {
+    ("approve", "queued"): "Approval queued",
+    ("reject", "queued"): "Rejection queued",
+    ("approve", "sending"): "Approving…",
+    ("reject", "sending"): "Rejecting…",
+    ("approve", "unconfirmed"): "Approval being checked",
+    ("reject", "unconfirmed"): "Rejection being checked",
+    ("approve", "sent"): "Approved",
+    ("reject", "sent"): "Declined",
+}
+
+
 def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -> RequestRow:
     """What the list shows of one cached request (a TrackingValueRequest with the list's
     columns and its holder), as seen at `now` in `zone`, "due soon" meaning within `soon`."""
@@ -90,11 +103,14 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
     if is_open and needed is not None:
         due = due_words(needed, request.state, now.astimezone(zone).date(), zone)
     number = request.number_requested
+    # Open here but decided: queued, being sent or checked, or sent before the cache caught up.
+    live = (getattr(request, "live_action", None), getattr(request, "live_status", None))
+    pending = _PENDING.get(live) if is_open else None
     placed_iso, placed_day = _iso_and_day(placed, zone)
     needed_iso, needed_day = _iso_and_day(needed, zone)
     return RequestRow(
         impact_id=request.impact_id,
-        row_class=f"row {mark}" if mark else "row",
+        row_class="row is-decided" if pending else f"row {mark}" if mark else "row",
         mark=mark,
         partner=request.media_partner_name,
         campaign=request.campaign_name,
@@ -103,8 +119,8 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
         number="" if number is None else str(number),
         deal=request.deal_name,
         deal_text=request.deal_name or "—",
-        state_class=f"state state-{request.state.lower()}",
-        state_label=_STATES.get(request.state, request.state),
+        state_class="state state-pending" if pending else f"state state-{request.state.lower()}",
+        state_label=pending or _STATES.get(request.state, request.state),
         placed_iso=placed_iso,
         placed_day=placed_day,
         needed_iso=needed_iso,
@@ -112,7 +128,7 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
         due=due,
         due_class={"overdue": "due is-overdue", "due-soon": "due is-soon"}.get(mark, "due"),
         holder=request.assigned_to.get_username() if request.assigned_to_id else "",
-        selectable=is_open,
+        selectable=is_open and not pending,
     )
 
 

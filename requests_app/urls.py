@@ -1,6 +1,15 @@
 from django.urls import path
 
-from requests_app.views import audit, detail, lists, queue_actions, reasons, saved_views, team
+from requests_app.views import (
+    audit,
+    detail,
+    lists,
+    preferences,
+    queue_actions,
+    reasons,
+    saved_views,
+    team,
+)
 
 app_name = "requests"
 urlpatterns = [
@@ -24,4 +33,5 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("team/", team.team, name="team"),
+    path("preferences/", preferences.preferences, name="preferences"),
 ]

@@ -157,6 +157,18 @@ def test_the_audit_page_shows_each_event_escaped_and_in_the_viewers_zone(client,
     assert "<td>system</td><td>sign_in_failed</td>" in body
 
 
+def test_the_audit_page_seen_in_another_zone_shows_its_times(client, admin):
+    from zoneinfo import ZoneInfo
+
+    event = audit.record(action="claim", outcome="success", actor=admin, request_impact_id="1")
+    client.force_login(admin)
+    for zone in ("UTC", "Asia/Kolkata", "UTC"):
+        client.cookies["tz"] = zone
+        body = client.get(reverse("requests:audit")).content.decode()
+        local = event.created_at.astimezone(ZoneInfo(zone))
+        assert f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M:%S}</time>' in body
+
+
 def test_the_audit_filter_bar_renders_the_forms_own_fields(client, admin):
     from requests_app.views.audit import AuditFilterForm
 

@@ -365,9 +365,15 @@ def test_impact_refusal_is_shown_verbatim_and_audited(as_alice, live_request, ma
         {"promo_code": "MINE", "credit_policy": "WINNER", "match_mode": "LI"},
     )
     tvr = promo(live_request)
+    # The reviewer confirmed past our own warning (tests/test_triage.py asks for that yes).
     response = as_alice.post(
         reverse("requests:approve", args=[tvr.impact_id]),
-        {"promo_code": "MINE", "credit_policy": "WINNER", "match_mode": "LI"},
+        {
+            "promo_code": "MINE",
+            "credit_policy": "WINNER",
+            "match_mode": "LI",
+            "confirm_taken": "on",
+        },
         follow=True,
     )
     assert "already assigned to another partner" in response.content.decode()
@@ -638,10 +644,7 @@ def test_list_rows_show_marks_labels_holder_and_escape_partner_text(
 
     now = timezone.now()
     overdue = make_request(DateNeeded=(now - timedelta(days=2)).isoformat())
-    # Tomorrow at noon: "in 1 day" and due soon at any time of day (now + 20 h is still today
-    # before 04:00, and the words count calendar days).
-    tomorrow_noon = timezone.localtime(now).replace(hour=12, minute=0) + timedelta(days=1)
-    soon = make_request(DateNeeded=tomorrow_noon.isoformat())
+    soon = make_request(DateNeeded=(now + timedelta(hours=20)).isoformat())
     make_request(DateNeeded=None, NumberRequested=None, DealName="")
     decided = make_request(
         State="APPROVED",
@@ -657,13 +660,16 @@ def test_list_rows_show_marks_labels_holder_and_escape_partner_text(
     assert f'<tr class="row overdue" data-row data-id="{overdue.impact_id}">' in body
     assert f'<tr class="row due-soon" data-row data-id="{soon.impact_id}">' in body
     assert '<span class="due is-overdue">2 days overdue</span>' in body
-    assert '<span class="due is-soon">in 1 day</span>' in body
-    assert f'<a href="/r/{decided.impact_id}/" data-open>{decided.impact_id}</a>' in body
+    assert '<span class="due is-soon">' in body  # "due today" or "in 1 day", by the clock
+    # The row's link carries the list it is in, to come back to and move on in.
+    opens = f'<a href="/r/{decided.impact_id}/?list=state%3Dall" data-open>{decided.impact_id}</a>'
+    assert opens in body
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in body
     assert "<script>alert" not in body and "Ünïcødé &lt;b&gt;" in body
-    assert 'title="&quot;quoted&quot; deal"' in body and '<td class="clip" title="">—</td>' in body
+    assert 'title="&quot;quoted&quot; deal"' in body
+    assert '<td class="clip c-deal" title="">—</td>' in body
     assert '<span class="state state-approved">Approved</span>' in body
-    assert "<td>alice</td>" in body
+    assert '<td class="c-holder">alice</td>' in body
     boxes = body.count('<input type="checkbox" name="ids"')
     assert boxes == (3 if who == "alice" else 0)  # open requests, for those who can decide
 
@@ -717,3 +723,30 @@ def test_the_cached_filter_bar_follows_the_chosen_values_and_a_sync(as_alice, ma
     make_request(CampaignId="3000", CampaignName="Acme Garden")  # a sync wrote a row
     assert ">Acme Garden</option>" in as_alice.get(url, {"campaign": "1000"}).content.decode()
     assert first.campaign_id == 1000
+
+
+def test_a_list_page_seen_again_shows_what_changed_since(
+    client, alice, bob, viewer, make_request, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from requests_app import queues
+
+    now = timezone.now()
+    tvr = make_request(DateNeeded=(now + timedelta(days=4)).isoformat())
+    row = f'<tr class="row" data-row data-id="{tvr.impact_id}">'
+    client.force_login(alice)
+    assert row in client.get(reverse("requests:list")).content.decode()
+
+    queues.claim(request=tvr, user=bob)  # a change to the row
+    assert ">bob</td>" in client.get(reverse("requests:list")).content.decode()
+
+    client.force_login(viewer)  # the same rows, for someone who cannot decide
+    assert 'name="ids"' not in client.get(reverse("requests:list")).content.decode()
+
+    later = now + timedelta(days=3)  # nothing changed but the clock: now due soon
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    body = client.get(reverse("requests:list")).content.decode()
+    assert f'<tr class="row due-soon" data-row data-id="{tvr.impact_id}">' in body

@@ -9,12 +9,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import IntegerField, OuterRef, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from requests_app import deals, decisions, impact, patterns, queues, roles
+from requests_app import deals, decisions, impact, patterns, queues, roles, triage
 from requests_app.forms import (
     CREDIT_POLICY_HELP,
     MATCH_MODE_HELP,
@@ -25,14 +28,25 @@ from requests_app.forms import (
     CommentForm,
     RejectForm,
     approval_form,
+    approval_problems,
     code_matches,
     code_taken_elsewhere,
 )
-from requests_app.models import AuditEvent, Comment, Decision, TrackingValueRequest
+from requests_app.models import (
+    AuditEvent,
+    Comment,
+    Decision,
+    Preference,
+    State,
+    TrackingValueRequest,
+)
 
-from .common import can, get_request_or_404, permission_required, render
+from .common import can, current_account, get_request_or_404, permission_required, render
+from .lists import filter_choices
 
 TEMPLATE = "requests_app/detail.html"
+# A decision in these is on its way: the card (and a notice of it) polls until it settles.
+PENDING = (Decision.Status.QUEUED, Decision.Status.SENDING, Decision.Status.UNCONFIRMED)
 
 
 def _code_check(tvr: TrackingValueRequest, data: Any) -> dict[str, Any]:
@@ -90,15 +104,80 @@ def timeline(tvr: TrackingValueRequest) -> list[dict[str, Any]]:
             entry["comment"] = event.comment_body
         entries.append(entry)
     if tvr.date_completed and not tvr.is_open:
+        # impact.com's clock and ours differ: its confirmation never reads as coming before
+        # the decision it confirms.
+        decided = [e["at"] for e in entries if e["kind"] in ("approve", "reject")]
         entries.append(
             {
                 "at": tvr.date_completed,
+                "order": max([tvr.date_completed, *decided]),
                 "kind": "completed",
                 "who": "impact.com",
                 "state": tvr.get_state_display(),
             }
         )
-    return sorted(entries, key=lambda e: e["at"])
+    return sorted(entries, key=lambda e: e.get("order", e["at"]))
+
+
+def approved_values(tvr: TrackingValueRequest, item: impact.TrackingValueRequest) -> list[str]:
+    """Every value impact.com approved (all the codes, URLs or numbers), none unless approved."""
+    if tvr.state not in (State.APPROVED, State.COMPLETED):
+        return []
+    values = [c.approved_code for c in item.promo_codes if c.approved_code]
+    values += [
+        f"{u.url} (URL id {u.url_id})" if u.url else f"URL id {u.url_id}"
+        for u in item.unique_urls
+        if u.url_id is not None
+    ]
+    values += [
+        f"{p.assigned_phone_number or '—'} (id {p.assigned_phone_number_id})"
+        for p in item.phone_numbers
+        if p.assigned_phone_number_id is not None
+    ]
+    return values or ([tvr.approved_value] if tvr.approved_value else [])
+
+
+def list_context(request: HttpRequest) -> dict[str, Any]:
+    """The list the reviewer came from (the `list` parameter), to link back to and move on in."""
+    source = request.POST if request.method == "POST" else request.GET
+    filters = triage.list_filters(source.get("list", ""))
+    query = filters.urlencode()
+    param = QueryDict(mutable=True)
+    if query:
+        param["list"] = query
+    return {
+        "list_filters": filters,
+        "list_query": query,
+        "list_param": param,
+        "list_label": triage.list_label(filters),
+    }
+
+
+def detail_url(impact_id: str, list_query: str, **extra: str) -> str:
+    """A request's page, keeping the list it was opened from."""
+    params = QueryDict(mutable=True)
+    if list_query:
+        params["list"] = list_query
+    params.update(extra)
+    url = reverse("requests:detail", args=[impact_id])
+    return f"{url}?{params.urlencode()}" if params else url
+
+
+def notice_of(request: HttpRequest, tvr: TrackingValueRequest) -> Decision | None:
+    """The decision the reviewer just made on the request they moved on from (`done`)."""
+    done = request.GET.get("done", "")[:32]
+    if not done or done == tvr.impact_id:
+        return None
+    return (
+        Decision.objects.filter(
+            request__account_sid=tvr.account_sid,
+            request__impact_id=done,
+            decided_by=request.user.pk,
+        )
+        .select_related("request")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def detail_context(
@@ -130,9 +209,13 @@ def detail_context(
         else []
     )
     team = roles.team_choices(getattr(tvr, "account_now", None))
+    decision = getattr(tvr, "live_decision", None)
     return {
+        **list_context(request),
         "tvr": tvr,
         "item": item,
+        "approved_values": approved_values(tvr, item),
+        "deal_expired": deals.has_expired(item.deal, timezone.now()),
         "deal": deals.summarize(
             item.deal,
             partner_id=item.media_partner_id,
@@ -144,8 +227,10 @@ def detail_context(
         "comment_form": CommentForm(),
         "check": check,
         "credit_help": CREDIT_POLICY_HELP,
+        "match_help": MATCH_MODE_HELP,
         # Read with the request (get_request_or_404); absent when there is none.
-        "decision": getattr(tvr, "live_decision", None),
+        "decision": decision,
+        "pending": decision is not None and decision.status in PENDING,
         "failed": getattr(tvr, "failed_decision", None),
         "timeline": timeline(tvr),
         "others": others,
@@ -158,6 +243,7 @@ def detail_context(
 
 
 @require_GET
+@never_cache  # Back after a decision shows the request as it is now, not as it was
 def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
     tvr = get_request_or_404(request, impact_id)
     request.tvr_account = tvr.account_now  # the navigation's queue counts reuse it
@@ -170,27 +256,58 @@ def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
             {"check": _code_check(tvr, request.GET), "tvr": tvr},
             partial="code_check",
         )
-    if request.htmx and request.GET.get("part") == "decision":
-        return render(request, TEMPLATE, detail_context(request, tvr), partial="decision")
-    return render(request, TEMPLATE, detail_context(request, tvr))
+    part = request.GET.get("part") if request.htmx else None
+    if part == "decision":
+        # The card, and with it (out of band) the state badge, timeline and queue counts.
+        return render(request, TEMPLATE, detail_context(request, tvr), partial="decision_update")
+    notice = notice_of(request, tvr)
+    context = {"notice": notice, "notice_pending": notice is not None and notice.status in PENDING}
+    if part == "notice":
+        context.update(list_context(request), tvr=tvr)
+        return render(request, TEMPLATE, context, partial="notice")
+    return render(request, TEMPLATE, detail_context(request, tvr, **context))
 
 
 def _after_decision(
     request: HttpRequest, tvr: TrackingValueRequest, **context: Any
 ) -> HttpResponse:
-    """A fragment for htmx (and tell the page the list changed), a redirect otherwise."""
+    """A fragment for htmx (the card, and out of band the badge, timeline and queue counts;
+    and tell the page the list changed), a redirect otherwise."""
+    status = context.pop("status", None)
     if not request.htmx:
-        if context.get("status"):
+        if status:
             response = render(request, TEMPLATE, detail_context(request, tvr, **context))
-            response.status_code = context["status"]
+            response.status_code = status
             return response
-        return redirect("requests:detail", tvr.impact_id)
+        return redirect(detail_url(tvr.impact_id, list_context(request)["list_query"]))
     tvr = get_request_or_404(request, tvr.impact_id)  # as it is now, decisions included
     response = render(
-        request, TEMPLATE, detail_context(request, tvr, **context), partial="decision"
+        request, TEMPLATE, detail_context(request, tvr, **context), partial="decision_update"
     )
     trigger_client_event(response, "tvr:decided", {"id": tvr.impact_id})
     return response
+
+
+def _advance(request: HttpRequest, tvr: TrackingValueRequest) -> HttpResponse | None:
+    """After a decision that went through or waits to be sent: the same list's next open
+    request, with a notice of this one (and its Undo) there. None to stay: the reviewer
+    turned this off, or nothing is left in the list."""
+    if not Preference.auto_advance_for(request.user):
+        return None
+    filters = list_context(request)
+    account = current_account(request)
+    following = triage.next_open(
+        current=tvr,
+        filters=filters["list_filters"],
+        user=request.user,
+        account=account,
+        choices=filter_choices(account),
+    )
+    if following is None:
+        messages.info(request, f"No open requests are left in {filters['list_label'].lower()}.")
+        return None
+    url = detail_url(following.impact_id, filters["list_query"], done=tvr.impact_id)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _decide(
@@ -226,6 +343,8 @@ def _decide(
         if request.htmx:
             return _after_decision(request, tvr, **{f"{action}_form": form})
     else:
+        if decision.status != Decision.Status.FAILED and (moved := _advance(request, tvr)):
+            return moved
         verb = "Approval" if action == "approve" else "Rejection"
         if decision.status == Decision.Status.UNCONFIRMED:
             messages.warning(
@@ -254,6 +373,12 @@ def approve(request: HttpRequest, impact_id: str) -> HttpResponse:
         )
         return _after_decision(request, tvr)
     if not form.is_valid():
+        return _after_decision(request, tvr, approve_form=form, status=400)
+    try:
+        approval_problems(tvr, form, deadline=patterns.Deadline(TEST_SECONDS))
+    except patterns.TooSlow:
+        form.add_error("promo_code", TOO_SLOW)
+    if form.errors:
         return _after_decision(request, tvr, approve_form=form, status=400)
     return _decide(request, tvr, "approve", form)
 

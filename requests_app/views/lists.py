@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, F, FilteredRelation, Max, Min, Q
+from django.db.models.fields.json import KT
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from requests_app import presenters, sync
+from requests_app import presenters, queues, sync, triage
 from requests_app.forms import (
     SORTS,
     STATE_TABS,
@@ -23,7 +26,7 @@ from requests_app.forms import (
     SavedViewForm,
     filtered,
 )
-from requests_app.models import Account, SavedView, SyncRun, TrackingValueRequest
+from requests_app.models import Account, Decision, SavedView, SyncRun, TrackingValueRequest
 from requests_app.paging import keyset_page
 
 from .common import (
@@ -36,6 +39,15 @@ from .common import (
 )
 
 PAGE_SIZE = 50
+
+# What each state tab holds, in impact.com's terms, said under the tabs.
+STATE_HELP = {
+    "NEW": "waiting for a decision",
+    "APPROVED": "approved, and impact.com has not finished assigning the value to the partner yet",
+    "COMPLETED": "approved, and impact.com has assigned the value: it is live for the partner",
+    "DECLINED": "rejected: the partner was told no",
+    "all": "",
+}
 
 
 def filter_choices(account: Account) -> dict[str, list]:
@@ -50,15 +62,48 @@ def filter_choices(account: Account) -> dict[str, list]:
             {(i, label or str(i)) for i, label in pairs}, key=lambda c: str(c[1]).casefold()
         )
 
+    def deals() -> list:
+        """Deals with the same name told apart by their dates and id."""
+        found = choices("deal_id", "deal_name")
+        names = Counter(label for _, label in found)
+        twins = [i for i, label in found if names[label] > 1]
+        spans = {
+            row["deal_id"]: (row["start"], row["end"])
+            for row in rows.filter(deal_id__in=twins)
+            .order_by()
+            .values("deal_id")
+            .annotate(start=Min(KT("payload__DealStartDate")), end=Max(KT("payload__DealEndDate")))
+        }
+        return [
+            (i, f"{label} · {_span(*spans.get(i, ('', '')))}#{i}" if names[label] > 1 else label)
+            for i, label in found
+        ]
+
     return account.cached(
         "choices",
         lambda: {
             "campaign": choices("campaign_id", "campaign_name"),
             "partner": choices("media_partner_id", "media_partner_name"),
-            "deal": choices("deal_id", "deal_name"),
+            "deal": deals(),
         },
         follows="rows",  # a claim or a decision changes none of them
     )
+
+
+def _span(start: str | None, end: str | None) -> str:
+    """The dates of a deal ('Oct 13, 2026 to Dec 4, 2026'), from its ISO dates, or ''."""
+
+    def day(value: str | None) -> str:
+        try:
+            moment = datetime.fromisoformat(value or "")
+        except ValueError:
+            return ""
+        return f"{moment:%b} {moment.day}, {moment.year}"
+
+    first, last = day(start), day(end)
+    if not first and not last:
+        return ""
+    return f"{first or '…'} to {last or 'open-ended'} · "
 
 
 # What a list row shows and its marks need: not the payload, which is most of a row's bytes.
@@ -85,6 +130,7 @@ def tab_counts(account: Account, rows, values: dict, user) -> dict[str, int]:
 
 
 @require_GET
+@never_cache  # Back after a decision shows the list as it is now, decided rows included
 def request_list(request: HttpRequest) -> HttpResponse:
     sid = account_sid(request)
     htmx = request.htmx and not request.htmx.history_restore_request
@@ -98,8 +144,16 @@ def request_list(request: HttpRequest) -> HttpResponse:
     rows = TrackingValueRequest.objects.for_account(sid).live()
     counts = tab_counts(account, rows, {**values, "state": "all", "queue": ""}, request.user)
     _, column, descending = SORTS[form.active_sort]
+    # With each row, its decision on the way if there is one (one per request: a constraint).
+    listed = (
+        filtered(rows, values, request.user)
+        .select_related("assigned_to")
+        .only(*LIST_COLUMNS)
+        .alias(live=FilteredRelation("decisions", condition=Q(decisions__status__in=Decision.LIVE)))
+        .annotate(live_action=F("live__action"), live_status=F("live__status"))
+    )
     page = keyset_page(
-        filtered(rows, values, request.user).select_related("assigned_to").only(*LIST_COLUMNS),
+        listed,
         column,
         descending=descending,
         after=request.GET.get("after", ""),
@@ -107,7 +161,19 @@ def request_list(request: HttpRequest) -> HttpResponse:
         size=PAGE_SIZE,
     )
     everything = values.get("state") == "all" and not values.get("queue")
+    queue = values.get("queue") or ""
+    if queue:  # the tabs count states; a queue's own count also follows the other filters
+        shown = tab_counts(account, rows, {**values, "state": "all"}, request.user)["all"]
+    else:
+        shown = counts["all" if everything else form.active_state]
+    # The detail page's links carry this list, to come back to it and move on in it.
+    opened_from = QueryDict(mutable=True)
+    if list_query := triage.list_filters(request.GET.urlencode()).urlencode():
+        opened_from["list"] = list_query
     context = {
+        "shown_total": shown,
+        "queue_label": dict(queues.QUEUES).get(queue, ""),
+        "opened_from": opened_from,
         "form": form,
         # The filter bar is cached per account rows version and these values (the raw ones:
         # what its widgets show), not re-rendered with its hundreds of options every time.
@@ -119,8 +185,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
             zone=timezone.get_current_timezone(),
             soon=timedelta(days=settings.TVR_DUE_SOON_DAYS),
         ),
-        "tabs": [(code, label, counts[code]) for code, label in STATE_TABS],
+        "tabs": [(code, label, counts[code], STATE_HELP[code]) for code, label in STATE_TABS],
         "active_state": "all" if everything else form.active_state,
+        "active_state_label": dict(STATE_TABS)["all" if everything else form.active_state],
+        "active_state_help": STATE_HELP["all" if everything else form.active_state],
+        "has_other_filters": any(
+            values.get(k) for k in values if k not in ("state", "sort", "queue")
+        ),
+        "delay": settings.TVR_DECISION_DELAY_SECONDS,
         "active_queue": values.get("queue") or "",
         "total": counts["all"] if everything else None,
         "account": account,

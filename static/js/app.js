@@ -1,4 +1,5 @@
-// TVR Dashboard: keyboard triage, select-all, confirmations and the viewer's time zone.
+// TVR Dashboard: keyboard triage, select-all, confirmations, focus and announcements after
+// in-place updates, and the viewer's time zone.
 // Everything here is an enhancement: links and forms work without it.
 (function () {
   "use strict";
@@ -19,14 +20,23 @@
     }
   } catch (e) { /* old browser: server default zone */ }
 
+  function page() { return document.body.getAttribute("data-page"); }
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("tr[data-row]")); }
   function selected() { return document.querySelector("tr[data-row].selected"); }
 
+  function announce(text) {
+    var region = document.getElementById("announce");
+    if (!region || !text) { return; }
+    // A change of text is what a screen reader reads out: clear first, so a repeat is read too.
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
   function select(row) {
-    rows().forEach(function (r) { r.classList.remove("selected"); r.removeAttribute("aria-selected"); });
+    rows().forEach(function (r) { r.classList.remove("selected"); r.removeAttribute("aria-current"); });
     if (row) {
       row.classList.add("selected");
-      row.setAttribute("aria-selected", "true");
+      row.setAttribute("aria-current", "true");
       row.scrollIntoView({ block: "nearest" });
       var link = row.querySelector("a[data-open]");
       if (link) { link.focus({ preventScroll: true }); }
@@ -35,37 +45,46 @@
 
   function move(step) {
     var all = rows();
-    if (!all.length) { return; }
+    if (!all.length) { return false; }
     var index = all.indexOf(selected());
     var next = index === -1 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, index + step));
     select(all[next]);
+    return true;
   }
 
   function typing(target) {
     return target.closest("input, textarea, select, [contenteditable=true]") !== null;
   }
 
-  function openSelected(suffix) {
+  function openSelected(hash) {
     var row = selected();
     var link = row && row.querySelector("a[data-open]");
-    if (link) { window.location.href = link.href + (suffix || ""); }
+    if (!link) { return false; }
+    window.location.href = link.href + (hash || "");
+    return true;
   }
 
   function claim() {
     var form = document.querySelector("form[data-claim]");
-    if (form) {
-      var button = form.querySelector("button");
-      var question = button && button.getAttribute("data-confirm");
-      if (!question || window.confirm(question)) { form.submit(); }
-    }
+    if (!form) { return false; }
+    var button = form.querySelector("button");
+    var question = button && button.getAttribute("data-confirm");
+    if (!question || window.confirm(question)) { form.submit(); }
+    return true;
   }
 
   function approve() {
     var form = document.getElementById("approve-form");
     if (!form) { return false; }
-    var field = form.querySelector("input:not([type=hidden]):not([type=radio])");
-    (field || form.querySelector("[data-approve]")).focus();
+    var field = form.querySelector("input:not([type=hidden]):not([type=radio]):not([type=checkbox])");
     form.scrollIntoView({ block: "nearest" });
+    if (field) {
+      field.focus();
+      // The pre-filled value stays; typing adds to its end.
+      try { field.setSelectionRange(field.value.length, field.value.length); } catch (e) { /* numeric inputs */ }
+    } else {
+      form.querySelector("[data-approve]").focus();
+    }
     return true;
   }
 
@@ -73,61 +92,129 @@
     var panel = document.getElementById("reject-panel");
     if (!panel) { return false; }
     panel.open = true;
-    var field = panel.querySelector("select, input, textarea");
+    var field = panel.querySelector("select, input:not([type=hidden]), textarea");
     if (field) { field.focus(); }
     return true;
   }
 
+  function undo() {
+    var button = document.querySelector("button[data-undo]");
+    if (!button) { return false; }
+    button.click();
+    return true;
+  }
+
+  function help() {
+    var dialog = document.getElementById("keys-help");
+    if (!dialog) { return false; }
+    dialog.showModal();
+    return true;
+  }
+
+  // What each key does on each page; the help dialog lists the same ones (base.html's keys).
+  var KEYS = {
+    list: {
+      j: function () { return move(1); },
+      k: function () { return move(-1); },
+      Enter: function (event) { return event.target.closest("a, button") === null && openSelected(); },
+      a: function () { return openSelected("#approve"); },
+      r: function () { return openSelected("#reject"); },
+      c: function () { return openSelected("#claim"); },
+      "/": function () {
+        var search = document.getElementById("id_q");
+        if (!search) { return false; }
+        search.focus(); search.select();
+        return true;
+      }
+    },
+    detail: { a: approve, r: reject, c: claim, u: undo }
+  };
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    var help = document.getElementById("keys-help");
+    var form = event.target.matches && event.target.matches("input, select") ? event.target.form : null;
+    if (event.key === "Enter" && form && form.matches("[data-enter-submits]") && !event.isComposing) {
+      // Enter in any field of the approve or reject form sends that form, by its own button
+      // (never the code tester's, whatever the browser takes as the form's default button).
+      var button = form.querySelector(form.getAttribute("data-enter-submits"));
+      if (button && !button.disabled) {
+        event.preventDefault();
+        form.requestSubmit(button);
+      }
+      return;
+    }
     if (typing(event.target)) {
       if (event.key === "Escape") { event.target.blur(); }
       return;
     }
-    var page = document.body.getAttribute("data-page");
-    switch (event.key) {
-      case "j": move(1); break;
-      case "k": move(-1); break;
-      case "Enter":
-        if (page === "list" && selected() && event.target.closest("a, button") === null) { openSelected(); } else { return; }
-        break;
-      case "/": {
-        var search = document.getElementById("id_q");
-        if (!search) { return; }
-        search.focus(); search.select();
-        break;
-      }
-      case "c": if (page === "detail") { claim(); } else if (page === "list") { openSelected("#claim"); } break;
-      case "a": if (page === "detail") { if (!approve()) { return; } } else if (page === "list") { openSelected("#approve"); } break;
-      case "r": if (page === "detail") { if (!reject()) { return; } } else if (page === "list") { openSelected("#reject"); } break;
-      case "?": if (help) { help.showModal(); } break;
-      default: return;
-    }
-    event.preventDefault();
+    if (event.key === "?") { if (help()) { event.preventDefault(); } return; }
+    var action = (KEYS[page()] || {})[event.key];
+    if (action && action(event)) { event.preventDefault(); }
   });
 
   document.addEventListener("click", function (event) {
-    var opener = event.target.closest("[data-keys-help]");
-    if (opener) { document.getElementById("keys-help").showModal(); }
+    if (event.target.closest("[data-keys-help]")) { help(); }
     var all = event.target.closest("input[data-select-all]");
     if (all) {
       document.querySelectorAll("input[name=ids][form=bulk]").forEach(function (box) { box.checked = all.checked; });
+      countSelected();
     }
     var confirmer = event.target.closest("button[data-confirm]");
     if (confirmer && !window.confirm(confirmer.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
 
+  // Bulk reject: say how many are ticked, on the button that rejects them.
+  function countSelected() {
+    var count = document.querySelectorAll("input[name=ids][form=bulk]:checked").length;
+    document.querySelectorAll("[data-selected-count]").forEach(function (out) {
+      out.textContent = count === 1 ? "1 request selected" : count + " requests selected";
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[name=ids][form=bulk]")) { countSelected(); }
+  });
+
   // Arriving from the list with a, c or r: do the same here.
   function arrive() {
-    if (document.body.getAttribute("data-page") !== "detail") { return; }
+    if (page() !== "detail") { return; }
     if (location.hash === "#approve") { approve(); }
     if (location.hash === "#reject") { reject(); }
-    if (location.hash === "#claim") { history.replaceState(null, "", location.pathname); claim(); }
+    if (location.hash === "#claim") { history.replaceState(null, "", location.pathname + location.search); claim(); }
   }
   document.addEventListener("DOMContentLoaded", arrive);
 
-  // After a decision the list in another tab or on return is stale: htmx tells us; refresh the nav.
+  // A page restored from the back/forward cache shows what was true when it was left: after
+  // a decision that is stale, so draw it again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { location.reload(); }
+  });
+
+  document.body && document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.isConnected) { return; }
+    // Read out what the new content says of itself ("45 requests", "Approval queued…").
+    var said = target.matches("[data-announce]") ? target : target.querySelector("[data-announce]");
+    if (said) { announce(said.textContent.trim()); }
+    if (target.id === "decision") {
+      // Errors: to the first field to fix, else the message, so focus is never lost on body.
+      var focusNext = target.querySelector("[aria-invalid=true]") || target.querySelector("[autofocus]") ||
+        target.querySelector("[role=alert]");
+      if (focusNext) {
+        if (!focusNext.matches("input, select, textarea, button, a")) { focusNext.setAttribute("tabindex", "-1"); }
+        focusNext.focus();
+      } else if (!target.contains(document.activeElement)) {
+        target.setAttribute("tabindex", "-1");
+        target.focus();
+      }
+    }
+  });
+
+  document.body && document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (event.detail.successful && form.matches && form.matches("form.comment-form")) { form.reset(); }
+  });
+
+  // After a decision the selection in a list is stale.
   document.body && document.body.addEventListener("tvr:decided", function () {
     document.querySelectorAll("tr[data-row].selected").forEach(function (r) { r.classList.remove("selected"); });
   });

@@ -70,11 +70,18 @@ def seeded(transactional_db, settings) -> str:
 def sign_in(browser, live_server, seeded):
     contexts = []
 
-    def login(username: str, *, javascript: bool = True):
+    def login(
+        username: str,
+        *,
+        javascript: bool = True,
+        width: int = 1280,
+        timezone_id: str | None = None,
+    ):
         context = browser.new_context(
-            viewport={"width": 1280, "height": 900},
+            viewport={"width": width, "height": 900},
             java_script_enabled=javascript,
             accept_downloads=True,
+            timezone_id=timezone_id,
         )
         contexts.append(context)
         page = context.new_page()
@@ -97,3 +104,10 @@ def shot(page, name: str) -> None:
     if folder:
         os.makedirs(folder, exist_ok=True)
         page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+def decided(page) -> str:
+    """Wait for a decision's result and return its words: the request's own outcome when the
+    reviewer stays, or the notice on the next request that opened by itself."""
+    page.wait_for_selector("#decision .outcome, #notice")
+    return page.inner_text("#notice" if page.locator("#notice").count() else "#decision")

@@ -1,0 +1,45 @@
+"""A person's own settings: whether the next request opens by itself after a decision."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_http_methods
+
+from requests_app.models import Preference
+
+from .common import back_to, render
+
+TEMPLATE = "requests_app/preferences.html"
+
+
+class PreferenceForm(forms.Form):
+    auto_advance = forms.BooleanField(
+        label="After a decision, open the next request of the same list", required=False
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The settings page (the toggle alone for htmx, where the detail page shows it)."""
+    if request.method == "POST":
+        form = PreferenceForm(request.POST)
+        form.is_valid()  # a checkbox: absent means off, anything else on
+        on = form.cleaned_data.get("auto_advance", False)
+        Preference.objects.update_or_create(user=request.user, defaults={"auto_advance": on})
+        if not request.htmx:
+            messages.success(
+                request,
+                "The next request now opens by itself after a decision."
+                if on
+                else "You now stay on a request after deciding it.",
+            )
+            return back_to(request, "requests:preferences")
+    form = PreferenceForm(initial={"auto_advance": Preference.auto_advance_for(request.user)})
+    return render(
+        request,
+        TEMPLATE,
+        {"form": form, "next": request.GET.get("next", "")},
+        partial="toggle",
+    )

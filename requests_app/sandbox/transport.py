@@ -8,19 +8,23 @@ encoding (URL, headers, form body, JSON reply) as it would over the network.
 from __future__ import annotations
 
 import time
+from io import BytesIO
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPResponse
 
 from requests_app.impact import IN_PROCESS_SANDBOX_URL
 
 from . import api
 
 
-class SandboxAdapter(BaseAdapter):
+class SandboxAdapter(HTTPAdapter):
+    """An adapter whose "network" is a function call; the reply is built by requests' own
+    `build_response` from a urllib3 response, as for a real connection."""
+
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         latency = settings.IMPACT_SANDBOX_LATENCY_MS / 1000
         read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
@@ -38,19 +42,15 @@ class SandboxAdapter(BaseAdapter):
             dict(request.headers),
             body.encode() if isinstance(body, str) else body,
         )
-        response = requests.Response()
-        response.status_code = reply.status
-        response.headers = CaseInsensitiveDict(reply.headers)
-        response._content = reply.body
-        response._content_consumed = True
-        response.encoding = "utf-8"
-        response.url = request.url
-        response.request = request
-        response.reason = reply.reason
-        return response
-
-    def close(self) -> None:
-        pass
+        raw = HTTPResponse(
+            body=BytesIO(reply.body),
+            headers=reply.headers,
+            status=reply.status,
+            reason=reply.reason,
+            preload_content=False,
+            decode_content=False,
+        )
+        return self.build_response(request, raw)
 
 
 def in_process_session() -> requests.Session:

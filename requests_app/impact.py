@@ -278,10 +278,12 @@ class UniqueUrl:
     url_id: int | None
 
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> UniqueUrl:
-        return cls(
-            id=_text(raw.get("Id")), url=_text(raw.get("Url")), url_id=_int(raw.get("UrlId"))
-        )
+    def parse(cls, raw: Mapping[str, Any], *, assigned: bool = False) -> UniqueUrl:
+        """Once assigned, impact.com-compatible servers name the URL's id `UrlId` or `Id`."""
+        url_id = _int(raw.get("UrlId"))
+        if url_id is None and assigned:
+            url_id = _int(raw.get("Id"))
+        return cls(id=_text(raw.get("Id")), url=_text(raw.get("Url")), url_id=url_id)
 
 
 @dataclass(frozen=True)
@@ -486,7 +488,10 @@ class TrackingValueRequest:
             request_type=_text(g("RequestType")).upper(),
             number_requested=_int(g("NumberRequested")),
             promo_codes=tuple(PromoCode.parse(p) for p in _records(g("PromoCodes"))),
-            unique_urls=tuple(UniqueUrl.parse(u) for u in _records(g("UniqueUrls"))),
+            unique_urls=tuple(
+                UniqueUrl.parse(u, assigned=_text(g("State")).upper() not in ("", "NEW"))
+                for u in _records(g("UniqueUrls"))
+            ),
             phone_numbers=tuple(PhoneNumber.parse(p) for p in _records(g("PhoneNumbers"))),
             state=_text(g("State")).upper(),
             date_placed=_datetime(g("DatePlaced")),
@@ -613,6 +618,106 @@ class Redactor:
         return body
 
 
+# --- the account: company information and its tracking values -------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyInformation:
+    """`GET /Advertisers/{SID}/CompanyInformation`: who the account is (names as impact.com's
+    account object and public clients such as tap-impact spell them)."""
+
+    company_name: str
+    website: str
+    timezone: str
+    currency: str
+    primary_phone_number: str
+    organization_type: str
+    uri: str
+
+    @classmethod
+    def parse(cls, raw: Any) -> CompanyInformation:
+        if not isinstance(raw, Mapping) or not _text(raw.get("CompanyName")).strip():
+            raise Unavailable("impact.com's company information has no CompanyName.")
+        g = raw.get
+        return cls(
+            company_name=_text(g("CompanyName")).strip()[:200],
+            website=_text(g("Website")).strip(),
+            timezone=_text(g("Timezone") or g("TimeZone")).strip(),
+            currency=_text(g("Currency")).strip().upper(),
+            primary_phone_number=_text(g("PrimaryPhoneNumber")).strip(),
+            organization_type=_text(g("OrganizationType")).strip(),
+            uri=_text(g("Uri")).strip(),
+        )
+
+
+# The account's tracking values: (resource path, array key) per kind.
+TRACKING_VALUE_RESOURCES = {
+    "url": ("UniqueUrls", "UniqueUrls"),
+    "phone": ("PhoneNumbers", "PhoneNumbers"),
+    "code": ("PromoCodes", "PromoCodes"),
+}
+
+
+@dataclass(frozen=True)
+class TrackingValue:
+    """One of the account's unique URLs, tracking phone numbers or promo codes.
+
+    `value` is the URL, the number or the code; `match_mode` and `credit_policy` are a promo
+    code's (impact.com's list calls the match mode `Type`); `partner_*` whom it is assigned to.
+    """
+
+    kind: str
+    id: str
+    value: str
+    state: str
+    campaign_id: int | None
+    campaign_name: str
+    partner_id: int | None
+    partner_name: str
+    match_mode: str = ""
+    credit_policy: str = ""
+    detail: str = ""
+
+    @classmethod
+    def parse(cls, kind: str, raw: Mapping[str, Any]) -> TrackingValue | None:
+        """The value, or None for a record without an id (nothing to pick or send)."""
+        g = raw.get
+        item_id = _int(g("Id"))
+        if item_id is None or item_id < 1:
+            return None
+        common = {
+            "kind": kind,
+            "id": str(item_id),
+            "state": _text(g("State")).strip().upper(),
+            "campaign_id": _int(g("CampaignId")),
+            "campaign_name": _text(g("CampaignName")).strip(),
+        }
+        if kind == "url":
+            return cls(
+                value=_text(g("Url")).strip(),
+                partner_id=_int(g("MediaPartnerId")),
+                partner_name=_text(g("MediaPartnerName")).strip(),
+                detail=_text(g("LandingPage")).strip(),
+                **common,
+            )
+        if kind == "phone":
+            return cls(
+                value=_text(g("Number") or g("InternationalNumber")).strip(),
+                partner_id=_int(g("MediaPartnerId")),
+                partner_name=_text(g("MediaPartnerName")).strip(),
+                detail=_text(g("Country")).strip(),
+                **common,
+            )
+        return cls(
+            value=_text(g("Code")).strip(),
+            partner_id=_int(g("AssignedPartnerId")),
+            partner_name=_text(g("AssignedPartnerName")).strip(),
+            match_mode=_text(g("Type") or g("MatchMode")).strip().upper(),
+            credit_policy=_text(g("CreditPolicy")).strip().upper(),
+            **common,
+        )
+
+
 # --- approvals --------------------------------------------------------------------------------
 
 
@@ -683,6 +788,7 @@ class ImpactClient:
         read_retries: int = 3,
         max_retry_wait: float = 60.0,
         page_size: int = 1000,
+        api_version: str = "14",
         max_body_bytes: int = 64 * 2**20,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -704,6 +810,10 @@ class ImpactClient:
         self.session.auth = (account_sid, auth_token)
         self.redactor = Redactor(account_sid, auth_token)
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        if api_version:
+            # Pinned, so impact.com's answers keep the shapes this module parses even when the
+            # account's default API version is upgraded.
+            self.session.headers["IR-Version"] = api_version
 
     @property
     def over_network(self) -> bool:
@@ -792,6 +902,35 @@ class ImpactClient:
 
     def reject(self, request_id: str | int, *, deadline: Deadline | None = None) -> WriteResult:
         return self._write("DELETE", self.request_path(request_id), deadline=deadline)
+
+    # -- the account --
+
+    def company_information(self, *, deadline: Deadline | None = None) -> CompanyInformation:
+        """Who the account is; also the cheapest proof that the SID and token work."""
+        path = f"/Advertisers/{self.account_sid}/CompanyInformation"
+        body = self._read("GET", path, deadline=deadline)
+        return CompanyInformation.parse(body)
+
+    def list_tracking_values(self, kind: str) -> Iterator[TrackingValue]:
+        """Every unique URL ("url"), phone number ("phone") or promo code ("code") of the
+        account, across all pages. Records without an id are skipped."""
+        resource, key = TRACKING_VALUE_RESOURCES[kind]
+        url = f"/Advertisers/{self.account_sid}/{resource}"
+        query: dict[str, Any] | None = {"Page": 1, "PageSize": self.page_size}
+        seen: set[str] = set()
+        while True:
+            body = self._read("GET", url, params=query)
+            if not isinstance(body, Mapping) or not isinstance(body.get(key), list):
+                raise Unavailable(f"impact.com's {resource} answer has no {key} array.")
+            for raw in _records(body[key]):
+                value = TrackingValue.parse(kind, raw)
+                if value is not None:
+                    yield value
+            next_url = _text(body.get("@nextpageuri")).strip()
+            if not next_url or next_url in seen:
+                return
+            seen.add(next_url)
+            url, query = self._same_origin(next_url), None
 
     # -- plumbing --
 
@@ -1065,6 +1204,7 @@ def get_client(account_sid: str | None = None) -> ImpactClient:
         "read_retries": settings.IMPACT_READ_RETRIES,
         "max_retry_wait": settings.IMPACT_MAX_RETRY_WAIT,
         "page_size": settings.IMPACT_PAGE_SIZE,
+        "api_version": settings.IMPACT_API_VERSION,
     }
     if not uses_sandbox():
         if account_sid != settings.IMPACT_ACCOUNT_SID:

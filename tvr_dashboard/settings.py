@@ -236,6 +236,9 @@ IMPACT_INTERACTIVE_TIMEOUT = envfloat("IMPACT_INTERACTIVE_TIMEOUT", 10.0, minimu
 IMPACT_READ_RETRIES = envint("IMPACT_READ_RETRIES", 3)
 IMPACT_MAX_RETRY_WAIT = envfloat("IMPACT_MAX_RETRY_WAIT", 60.0)
 IMPACT_PAGE_SIZE = envint("IMPACT_PAGE_SIZE", 1000, minimum=1)
+# Sent as the IR-Version header on every call: the Brand API version whose shapes impact.py
+# parses (14, released 2026-06-01), whatever version the account's API settings default to.
+IMPACT_API_VERSION = env("IMPACT_API_VERSION", "14")
 
 IMPACT_SANDBOX_ACCOUNT_SID = env("IMPACT_SANDBOX_ACCOUNT_SID", "IRSandbox0000000000000000000001")
 IMPACT_SANDBOX_AUTH_TOKEN = env("IMPACT_SANDBOX_AUTH_TOKEN", "sandbox-token")

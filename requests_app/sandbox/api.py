@@ -1,4 +1,5 @@
-"""The simulated impact.com Tracking Value Requests API.
+"""The simulated impact.com Tracking Value Requests API, with the account's CompanyInformation
+and its UniqueUrls, PhoneNumbers and PromoCodes lists (see values.py).
 
 One framework-neutral entry point, `handle()`, answers a request the way impact.com does (paths,
 Basic auth, JSON with numbers as strings, the `@`-key paging envelope, form-encoded approvals,
@@ -27,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import values
 from .models import SandboxCallWindow, SandboxRequest
 
 STATES = ("NEW", "APPROVED", "COMPLETED", "DECLINED")
@@ -36,8 +38,8 @@ MATCH_MODES = ("LI", "RE")
 DEFAULT_PAGE_SIZE = 1000
 
 _PATH = re.compile(
-    r"^/Advertisers/(?P<sid>[^/]+)/TrackingValueRequests(?:\.json)?"
-    r"(?:/(?P<id>[^/]+?)(?:\.json)?)?/?$"
+    r"^/Advertisers/(?P<sid>[^/]+)/(?P<resource>TrackingValueRequests|CompanyInformation"
+    r"|UniqueUrls|PhoneNumbers|PromoCodes)(?:\.json)?(?:/(?P<id>[^/]+?)(?:\.json)?)?/?$"
 )
 _BAD_GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head>"
@@ -114,7 +116,10 @@ def handle(
     reply = _injected_fault() or (over and _rate_limited(limit_headers))
     if not reply:
         try:
-            reply = _dispatch(method.upper(), path, sid, match["id"], params, headers, body)
+            if match["resource"] != "TrackingValueRequests":
+                reply = _account_resource(method.upper(), path, sid, match, params)
+            else:
+                reply = _dispatch(method.upper(), path, sid, match["id"], params, headers, body)
         except _Fail as failure:
             reply = _error(failure.status, failure.message, failure.errors)
     reply.headers.update(limit_headers)
@@ -279,6 +284,71 @@ def _list(path: str, sid: str, params: Mapping[str, list[str]]) -> Reply:
     return _json(200, envelope)
 
 
+def _account_resource(method, path, sid, match, params) -> Reply:
+    """CompanyInformation (one object) and the account's tracking-value lists (read-only)."""
+    resource = match["resource"]
+    if method != "GET":
+        raise _Fail(405, f"Method {method} is not allowed on this resource")
+    if resource == "CompanyInformation":
+        if match["id"] is not None:
+            raise _Fail(404, "Resource not found")
+        return _json(200, values.company_information(sid))
+    records = {
+        "UniqueUrls": values.unique_urls,
+        "PhoneNumbers": values.phone_numbers,
+        "PromoCodes": values.promo_codes,
+    }[resource](sid)
+    if match["id"] is not None:
+        found = next((r for r in records if r["Id"] == match["id"]), None)
+        if found is None:
+            raise _Fail(404, "Resource not found")
+        return _json(200, found)
+    for name, key in (("Code", "Code"), ("State", "State"), ("CampaignId", "CampaignId")):
+        wanted = (params.get(name) or [""])[-1].strip()
+        if wanted:
+            records = [r for r in records if str(r.get(key, "")).upper() == wanted.upper()]
+    return _page(path, params, resource, records)
+
+
+def _page(path: str, params: Mapping[str, list[str]], key: str, records: list[Any]) -> Reply:
+    """One page of a list, in impact.com's `@`-key envelope."""
+    page = _int_or_none((params.get("Page") or ["1"])[-1] or "1")
+    size = _int_or_none((params.get("PageSize") or [str(DEFAULT_PAGE_SIZE)])[-1] or "1000")
+    problems = []
+    if page is None or page < 1:
+        problems.append(("Page", "Must be a positive integer"))
+    if size is None or size < 1:
+        problems.append(("PageSize", "Must be a positive integer"))
+    if problems:
+        raise _Fail(400, "Validation Failed", problems)
+    size = min(size, settings.IMPACT_SANDBOX_MAX_PAGE_SIZE)
+    total, start = len(records), (page - 1) * size
+    num_pages = math.ceil(total / size)
+    items = records[start : start + size]
+
+    def uri(number: int) -> str:
+        kept = [(k, v) for k, vs in params.items() if k not in ("Page", "PageSize") for v in vs]
+        return f"{path}?{urlencode([*kept, ('PageSize', size), ('Page', number)])}"
+
+    return _json(
+        200,
+        {
+            "@page": str(page),
+            "@numpages": str(num_pages),
+            "@pagesize": str(size),
+            "@total": str(total),
+            "@start": str(start),
+            "@end": str(start + max(len(items) - 1, 0)),
+            "@uri": uri(page),
+            "@firstpageuri": uri(1),
+            "@previouspageuri": uri(page - 1) if page > 1 else "",
+            "@nextpageuri": uri(page + 1) if page < num_pages else "",
+            "@lastpageuri": uri(max(num_pages, 1)),
+            key: items,
+        },
+    )
+
+
 def _get_row(sid: str, row_id: int, *, for_update: bool = False) -> SandboxRequest:
     rows = SandboxRequest.objects.select_for_update() if for_update else SandboxRequest.objects
     try:
@@ -358,8 +428,7 @@ def _approve(sid: str, row_id: int, form: Mapping[str, str]) -> Reply:
                 {
                     **entry,
                     "AssignedPhoneNumberId": str(number_id),
-                    "AssignedPhoneNumber": f"+1 805 {number_id % 900 + 100} "
-                    f"{number_id % 10000:04d}",
+                    "AssignedPhoneNumber": values.phone_number_for(number_id),
                 }
                 for entry in entries
             ]

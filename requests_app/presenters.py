@@ -138,6 +138,41 @@ def request_rows(
     return [request_row(r, now=now, zone=zone, soon=soon) for r in requests]
 
 
+# What each audit action says, after the person's name: "alice queued an approval".
+ACTION_WORDS = {
+    "approve": "approved",
+    "reject": "rejected",
+    "approve_queued": "queued an approval",
+    "reject_queued": "queued a rejection",
+    "approve_undone": "undid an approval",
+    "reject_undone": "undid a rejection",
+    "approve_settled": "approval settled",
+    "reject_settled": "rejection settled",
+    "claim": "claimed it",
+    "release": "released it",
+    "assign": "assigned it",
+    "comment": "commented",
+    "sync": "synced",
+    "sign_in": "signed in",
+    "sign_out": "signed out",
+    "sign_in_failed": "failed to sign in",
+}
+
+# What became of a queued decision, said on its "queued" row (its status now).
+QUEUED_OUTCOMES = {
+    "queued": "still queued",
+    "sending": "being sent",
+    "unconfirmed": "sent, being checked with impact.com",
+    "sent": "then {verb} in impact.com",
+    "failed": "then failed",
+    "undone": "then undone, nothing sent",
+}
+
+
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action.replace("_", " "))
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRow:
     """One row of the audit trail."""
@@ -145,12 +180,13 @@ class AuditRow:
     when_iso: str
     when_text: str  # "2026-11-25 18:30:00", in the viewer's time zone
     who: str
-    action: str
+    action: str  # in words: "queued an approval"
     outcome: str  # the code, for its CSS class
     outcome_label: str
     request_id: str
     sent: list[tuple[str, str]]
     answer: str  # impact.com's status and message, the message cut at 120 characters
+    final: str = ""  # a queued decision's fate: "then undone, nothing sent"
 
 
 def pairs(mapping: Any) -> list[tuple[str, str]]:
@@ -160,8 +196,9 @@ def pairs(mapping: Any) -> list[tuple[str, str]]:
     return [(str(k), "" if v is None else str(v)) for k, v in sorted(mapping.items())]
 
 
-def audit_row(event: Any, *, zone: tzinfo) -> AuditRow:
-    """What the audit page shows of one event (an AuditEvent or a row with its fields)."""
+def audit_row(event: Any, *, zone: tzinfo, final_status: str | None = None) -> AuditRow:
+    """What the audit page shows of one event (an AuditEvent or a row with its fields);
+    final_status is, for a queued decision's event, that decision's status now."""
     message = event.response_message or ""
     if len(message) > 120:
         message = Truncator(message).chars(120)
@@ -171,14 +208,25 @@ def audit_row(event: Any, *, zone: tzinfo) -> AuditRow:
         when_iso=when.isoformat(),
         when_text=when.strftime("%Y-%m-%d %H:%M:%S"),
         who=event.actor_name or "system",
-        action=event.action,
+        action=action_words(event.action),
         outcome=event.outcome,
         outcome_label=_OUTCOMES.get(event.outcome, event.outcome),
         request_id=event.request_impact_id,
         sent=pairs(event.sent),
         answer=f"{status}{message}",
+        final=QUEUED_OUTCOMES.get(final_status or "", "").format(
+            verb=action_words(event.action.removesuffix("_queued"))
+        ),
     )
 
 
-def audit_rows(events: Iterable[Any], *, zone: tzinfo) -> list[AuditRow]:
-    return [audit_row(e, zone=zone) for e in events]
+def audit_rows(
+    events: Iterable[Any], *, zone: tzinfo, finals: Mapping[int, str] | None = None
+) -> list[AuditRow]:
+    """The rows; finals maps a decision's id to its status, for the events that carry
+    `detail__decision` (queued ones)."""
+    finals = finals or {}
+    return [
+        audit_row(e, zone=zone, final_status=finals.get(getattr(e, "detail__decision", None)))
+        for e in events
+    ]

@@ -154,7 +154,7 @@ def test_the_audit_page_shows_each_event_escaped_and_in_the_viewers_zone(client,
     )
     assert "<script>x" not in body
     assert "409 Already decided &amp; &lt;gone&gt; xxx" in body and "x…</td>" in body
-    assert "<td>system</td><td>sign_in_failed</td>" in body
+    assert "<td>system</td><td>failed to sign in</td>" in body
 
 
 def test_the_audit_page_seen_in_another_zone_shows_its_times(client, admin):
@@ -251,7 +251,7 @@ def test_the_audit_page_shows_this_accounts_events_and_account_less_ones(
     page = client.get(reverse("requests:audit"), **HTMX).content.decode()
     export = csv_lines(client.get(reverse("requests:audit_export"), {"account": sandbox_sid}))
 
-    assert reverse("requests:detail", args=["111111"]) in page and ">sign_in<" in page
+    assert reverse("requests:detail", args=["111111"]) in page and ">signed in<" in page
     assert len(export) == 2 and "111111" in export[1]  # the header and our claim
 
 
@@ -292,3 +292,15 @@ def test_a_bad_filter_refuses_the_export_rather_than_widening_it(client, admin, 
     response = client.get(reverse("requests:audit_export"), {"since": "yesterday"})
 
     assert response.status_code == 400
+
+
+def test_the_cached_audit_rows_show_a_new_event_at_once(client, admin):
+    client.force_login(admin)
+    audit.record(action="claim", outcome="success", actor=admin, request_impact_id="1")
+    first = client.get(reverse("requests:audit")).content.decode()
+    audit.record(action="comment", outcome="success", actor=admin, request_impact_id="2")
+
+    body = client.get(reverse("requests:audit")).content.decode()
+
+    assert '<a href="/r/2/">2</a>' in body and '<a href="/r/2/">2</a>' not in first
+    assert body.count("<tr><td><time") == first.count("<tr><td><time") + 1

@@ -135,3 +135,20 @@ def test_an_audit_row_of_the_system_with_a_long_answer_is_cut():
     assert shown.who == "system" and shown.sent == []
     assert len(shown.answer) == 120 and shown.answer.endswith("…")
     assert shown.when_text == "2026-11-26 00:00:00"
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "words", "final"),
+    [
+        ("approve_queued", "sent", "queued an approval", "then approved in impact.com"),
+        ("reject_queued", "undone", "queued a rejection", "then undone, nothing sent"),
+        ("approve_queued", "queued", "queued an approval", "still queued"),
+        ("approve_settled", None, "approval settled", ""),
+        ("sign_in_failed", None, "failed to sign in", ""),
+    ],
+)
+def test_an_audit_row_says_its_action_in_words_and_a_queued_ones_fate(
+    action, status, words, final
+):
+    shown = audit_row(event(action=action), zone=UTC, final_status=status)
+    assert (shown.action, shown.final) == (words, final)

@@ -21,21 +21,8 @@ def due(value: datetime | None, state: str = "NEW") -> str:
     return presenters.due_words(value, state, timezone.localdate(), zone)
 
 
-ACTIONS = {
-    "approve": "approved",
-    "reject": "rejected",
-    "approve_queued": "queued an approval",
-    "reject_queued": "queued a rejection",
-    "approve_undone": "undid an approval",
-    "reject_undone": "undid a rejection",
-    "claim": "claimed it",
-    "release": "released it",
-    "assign": "assigned it",
-    "comment": "commented",
-    "sync": "synced",
-    "sign_in": "signed in",
-    "sign_out": "signed out",
-    "sign_in_failed": "failed to sign in",
+# The audit's words, and the timeline's own kinds of event.
+ACTIONS = presenters.ACTION_WORDS | {
     "placed": "placed the request",
     "synced": "first synced from impact.com",
     "completed": "marked it",

@@ -8,10 +8,12 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET
 
 from requests_app import presenters, reports
-from requests_app.models import AuditEvent
+from requests_app.models import AuditEvent, Decision
+from requests_app.presenters import action_words
 
 from .common import account_sid, can, permission_required, render
 
@@ -22,6 +24,8 @@ AUDIT_ACTIONS = (
     "reject_queued",
     "approve_undone",
     "reject_undone",
+    "approve_settled",
+    "reject_settled",
     "claim",
     "release",
     "assign",
@@ -36,7 +40,8 @@ AUDIT_ACTIONS = (
 class AuditFilterForm(forms.Form):
     person = forms.CharField(required=False, max_length=150)
     action = forms.ChoiceField(
-        required=False, choices=[("", "Any action"), *((a, a) for a in AUDIT_ACTIONS)]
+        required=False,
+        choices=[("", "Any action"), *((a, capfirst(action_words(a))) for a in AUDIT_ACTIONS)],
     )
     outcome = forms.ChoiceField(
         required=False, choices=[("", "Any outcome"), *AuditEvent.Outcome.choices]
@@ -111,14 +116,19 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         events = events.filter(id__lt=before)
     # What a row shows, as named tuples: not the hash chain or the JSON detail (decoding it was
     # a tenth of the page), and no model instances (building them was another tenth).
-    shown = events.order_by("-id").values_list("id", *AUDIT_ROW_COLUMNS, named=True)
+    shown = events.order_by("-id").values_list(
+        "id", *AUDIT_ROW_COLUMNS, "detail__decision", named=True
+    )
     page = list(shown[:101])
     more = len(page) > 100
     page = page[:100]
+    # A queued row says what became of its decision: one query, only when the page has some.
+    queued = [row.detail__decision for row in page if row.action.endswith("_queued")]
+    finals = dict(Decision.objects.filter(pk__in=queued).values_list("pk", "status"))
     context = {
         "form": form,
         "chosen": chosen(form),
-        "rows": presenters.audit_rows(page, zone=timezone.get_current_timezone()),
+        "rows": presenters.audit_rows(page, zone=timezone.get_current_timezone(), finals=finals),
         "next_before": page[-1].id if more else None,
         "can_export": can(request, "requests_app.export_audit"),
     }

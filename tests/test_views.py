@@ -750,3 +750,48 @@ def test_a_list_page_seen_again_shows_what_changed_since(
     monkeypatch.setattr(timezone, "now", lambda: later)
     body = client.get(reverse("requests:list")).content.decode()
     assert f'<tr class="row due-soon" data-row data-id="{tvr.impact_id}">' in body
+
+
+def test_a_cached_list_row_is_drawn_again_when_its_request_or_decision_changes(
+    as_alice, alice, make_request
+):
+    tvr = make_request(MediaPartnerName="Trail Deals Weekly")
+    url = reverse("requests:list")
+    assert ">Trail Deals Weekly</td>" in as_alice.get(url, **HTMX).content.decode()
+
+    make_request(Id=tvr.impact_id, MediaPartnerName="Summit Coupons")  # a sync rewrote it
+    body = as_alice.get(url, **HTMX).content.decode()
+    assert ">Summit Coupons</td>" in body and "Trail Deals Weekly" not in body
+
+    Decision.objects.create(request=tvr, action="reject", status="queued", decided_by=alice)
+    body = as_alice.get(url, **HTMX).content.decode()
+    assert '<span class="state state-pending">Rejection queued</span>' in body
+    assert f'value="{tvr.impact_id}" form="bulk"' not in body  # no longer to be ticked
+
+
+def test_a_cached_list_row_follows_the_viewers_zone_the_day_and_the_list_it_is_in(
+    as_alice, make_request, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import timezone
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    tvr = make_request(
+        DatePlaced="2026-11-23T20:00:00+00:00", DateNeeded="2026-11-30T12:00:00+00:00"
+    )
+    url = reverse("requests:list")
+    body = as_alice.get(url).content.decode()
+    assert '<time datetime="2026-11-23T20:00:00+00:00">Nov 23</time>' in body
+    assert ">in 5 days</span>" in body
+
+    as_alice.cookies["tz"] = "Asia%2FTokyo"  # already the 24th there
+    body = as_alice.get(url).content.decode()
+    assert '<time datetime="2026-11-24T05:00:00+09:00">Nov 24</time>' in body
+
+    now += timedelta(days=1)  # the next day: one day fewer to go, nothing else changed
+    assert ">in 4 days</span>" in as_alice.get(url).content.decode()
+
+    body = as_alice.get(url, {"request_type": "PROMOCODE_TRACKING"}).content.decode()
+    assert f'href="/r/{tvr.impact_id}/?list=request_type%3DPROMOCODE_TRACKING"' in body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils.html import escape
 
 from requests_app.models import SavedView
 
@@ -44,3 +45,12 @@ def test_the_owner_or_an_admin_deletes_a_view(client, request, bobs_view, who):
 
     assert response.status_code == 302
     assert not SavedView.objects.filter(pk=bobs_view.pk).exists()
+
+
+def test_deleting_a_view_asks_first_on_a_page_of_its_own(client, bobs_view):
+    client.force_login(bobs_view.owner)
+    body = client.get(reverse("requests:delete_view", args=[bobs_view.pk])).content.decode()
+    assert f"Delete the saved view “{escape(bobs_view.name)}”?" in body
+    assert 'href="/?queue=overdue">Keep it</a>' in body
+    assert f'action="{reverse("requests:delete_view", args=[bobs_view.pk])}"' in body
+    assert SavedView.objects.filter(pk=bobs_view.pk).exists()  # asking deletes nothing

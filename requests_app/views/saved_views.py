@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from requests_app.forms import SavedViewForm
 from requests_app.models import SavedView
 
-from .common import can
+from .common import can, render
 
 
 @require_POST
@@ -32,11 +32,15 @@ def save_view(request: HttpRequest) -> HttpResponse:
     return redirect("requests:list")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    """GET asks first (a page, so it works without JavaScript); POST deletes."""
     view = get_object_or_404(SavedView, pk=view_id)
     if view.owner_id != request.user.pk and not can(request, "requests_app.delete_savedview"):
         raise PermissionDenied("Only its owner or an admin can delete a saved view.")
+    if request.method == "GET":
+        context = {"view": view, "filters": QueryDict(view.query)}
+        return render(request, "requests_app/delete_view.html", context)
     view.delete()
     messages.success(request, f"Deleted saved view “{view.name}”.")
     return redirect("requests:list")

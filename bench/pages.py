@@ -1,67 +1,80 @@
-"""`python -m bench pages`: the dashboard's pages at 100,000 cached requests and audit events.
+"""`python -m bench pages`: the pages reviewers use, at 10,000 and at 100,000 cached requests.
 
-Timed through Django's test client (the whole middleware stack, no network), median and p95 of
-repeated runs, with the SQL query count of each page and Django admin's changelist for the same
-filter beside it. Prints figures; never a pass/fail gate.
+Two accounts in one table, one per size (the product's indexes all start with the account), so
+both sizes stay seeded between runs. Each case is timed through Django's test client (the
+whole middleware stack, no network): p50/p95/p99 of repeated runs, the SQL queries of one
+request, and Django admin's changelist for the same model and filter beside it (the ratio is
+admin's median over ours). Then the growth from 10,000 to 100,000, and the same pages over real
+HTTP (bench/server.py: gunicorn, 2 sync workers, DJANGO_DEBUG=false, a closed-loop client that
+checks every answer). Prints figures; never a pass/fail gate.
 """
 
 from __future__ import annotations
 
-import statistics
+import re
 import time
 import tracemalloc
+from collections import Counter
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
+from django.db.models import Count, F
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from requests_app import impact, roles, sync
-from requests_app.models import AuditEvent, TrackingValueRequest
-from requests_app.paging import _encode
+from requests_app import impact, paging, roles, sync
+from requests_app.models import Account, AuditEvent, SyncRun, TrackingValueRequest
 from requests_app.sandbox.seed import Seeder
 
-ROWS = 100_000
-EVENTS = 100_000
+SIZES = (10_000, 100_000)
+SIDS = {10_000: "IRBench000000000000000000010k", 100_000: "IRBench00000000000000000100k"}
 RUNS = 40
+ADMIN_RUNS = 3
+TYPE = "PROMOCODE_TRACKING"
+ADMIN = "/admin/requests_app/trackingvaluerequest/"
+ADMIN_AUDIT = "/admin/requests_app/auditevent/"
 
 
-def _seed_requests(sid: str, out: Any) -> None:
-    existing = TrackingValueRequest.objects.filter(account_sid=sid).count()
-    if existing >= ROWS:
+def _seed_requests(sid: str, size: int, holder: User, out: Any) -> None:
+    rows = TrackingValueRequest.objects.filter(account_sid=sid)
+    if rows.count() == size:
         return
     started = time.perf_counter()
-    TrackingValueRequest.objects.filter(account_sid=sid).delete()
+    rows.delete()
     seeder = Seeder(sid, 42, timezone.now().date())
     now = timezone.now()
     batch = []
-    for n in range(ROWS):
+    for n in range(size):
         item = impact.TrackingValueRequest.parse(seeder.request(300_000 + n))
         batch.append(TrackingValueRequest(account_sid=sid, **sync.row_values(item, seen_at=now)))
-        if len(batch) == 5000:
+        if len(batch) == 5000 or n == size - 1:
             with transaction.atomic():
                 TrackingValueRequest.objects.bulk_create(batch)
             batch.clear()
-    out.write(f"seeded {ROWS:,} cached requests in {time.perf_counter() - started:.0f}s")
+    # One open request in twenty is the bench user's ("My queue").
+    rows.alias(m=F("pk") % 20).filter(m=0, state="NEW").update(assigned_to=holder)
+    Account.changed(sid, rows=True)
+    out.write(f"seeded {size:,} cached requests in {time.perf_counter() - started:.0f}s")
 
 
-def _seed_events(sid: str, out: Any) -> None:
-    if AuditEvent.objects.count() >= EVENTS:
+def _seed_events(sid: str, size: int, out: Any) -> None:
+    existing = AuditEvent.objects.filter(account_sid=sid).count()
+    if existing >= size:
         return
     started = time.perf_counter()
     prev = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or ""
     now = timezone.now()
     batch = []
-    for n in range(EVENTS):
+    for n in range(existing, size):
         event = AuditEvent(
-            created_at=now - timedelta(minutes=EVENTS - n),
+            created_at=now - timedelta(minutes=size - n),
             actor_name=f"reviewer{n % 7}",
             account_sid=sid,
-            request_impact_id=str(300_000 + n % ROWS),
+            request_impact_id=str(300_000 + n % size),
             action=("approve", "reject", "claim", "comment")[n % 4],
             outcome="success",
             sent={"UrlId": str(n)} if n % 4 == 0 else {},
@@ -74,142 +87,291 @@ def _seed_events(sid: str, out: Any) -> None:
         if len(batch) == 5000:
             AuditEvent.objects.bulk_create(batch)
             batch.clear()
-    out.write(f"seeded {EVENTS:,} audit events in {time.perf_counter() - started:.0f}s")
+    AuditEvent.objects.bulk_create(batch)
+    out.write(f"seeded {size - existing:,} audit events in {time.perf_counter() - started:.0f}s")
 
 
-def _queries(client: Client, url: str, headers: dict[str, Any]) -> tuple[int, int]:
-    """(SQL queries, status) of one request, counted at the driver: nothing depends on DEBUG."""
+def _not_due(sid: str) -> None:
+    """No background sync starts while the bench looks (it would show the progress bar)."""
+    later = timezone.now() + timedelta(days=1)
+    Account.objects.filter(sid=sid).update(last_synced_at=later, last_full_sync_at=later)
+    SyncRun.objects.filter(account_sid=sid, status=SyncRun.Status.RUNNING).delete()
+
+
+def _most_common_open(rows: Any, column: str) -> Any:
+    found = (
+        rows.filter(state="NEW", **{f"{column}__isnull": False})
+        .values(column)
+        .annotate(n=Count("pk"))
+        .order_by("-n", column)
+        .first()
+    )
+    return found[column]
+
+
+def cases(sid: str) -> list[tuple[str, str, str | None]]:
+    """(label, our URL, admin's URL for the same filter or None) for one account."""
+    rows = TrackingValueRequest.objects.filter(account_sid=sid)
+    campaign = _most_common_open(rows, "campaign_id")
+    partner = _most_common_open(rows, "media_partner_id")
+    deal = _most_common_open(rows, "deal_id")
+    sample = rows.filter(state="NEW", campaign_id=campaign).order_by("pk").first()
+    opened = rows.filter(state="NEW", is_gone=False).order_by("date_needed", "pk")
+    deep_open = paging.cursor_for(opened[max(0, opened.count() - 60)], "date_needed")
+    everything = rows.filter(is_gone=False).order_by("date_needed", "pk")
+    deep_all = paging.cursor_for(everything[everything.count() // 2], "date_needed")
+    now = timezone.now().isoformat(timespec="seconds")  # with its offset: not naive
+
+    def admin(**lookups: Any) -> str:
+        return f"{ADMIN}?{urlencode({'account_sid': sid, 'is_gone__exact': 0, **lookups})}"
+
+    filters = {
+        "type": ({"request_type": TYPE}, {"request_type__exact": TYPE}),
+        "campaign": ({"campaign": campaign}, {"campaign_id": campaign}),
+        "partner": ({"partner": partner}, {"media_partner_id": partner}),
+        "deal": ({"deal": deal}, {"deal_id": deal}),
+        "type + campaign": (
+            {"request_type": TYPE, "campaign": campaign},
+            {"request_type__exact": TYPE, "campaign_id": campaign},
+        ),
+    }
+    found: list[tuple[str, str, str | None]] = [
+        ("open", "/", admin(state__exact="NEW")),
+    ]
+    for tab, state in (("open", "NEW"), ("all", "all")):
+        for name, (ours, theirs) in filters.items():
+            state_lookup = {"state__exact": state} if state != "all" else {}
+            found.append(
+                (
+                    f"{tab} + {name}",
+                    f"/?{urlencode({'state': state, **ours})}",
+                    admin(**state_lookup, **theirs),
+                )
+            )
+    queues = {
+        "mine": {"assigned_to": "BENCH_USER"},
+        "unassigned": {"assigned_to__isnull": "True"},
+        "overdue": {"date_needed__lt": now},
+        "due_soon": {
+            "date_needed__gte": now,
+            "date_needed__lte": (
+                timezone.now() + timedelta(days=settings.TVR_DUE_SOON_DAYS)
+            ).isoformat(timespec="seconds"),
+        },
+        "open": {},
+    }
+    for queue, lookups in queues.items():
+        found.append(
+            (
+                f"queue {queue} + type",
+                f"/?{urlencode({'queue': queue, 'request_type': TYPE})}",
+                admin(state__exact="NEW", request_type__exact=TYPE, **lookups),
+            )
+        )
+    found += [
+        ("search, common word", "/?state=all&q=trail", admin(q="trail")),
+        (
+            "search, rare (one id)",
+            f"/?state=all&q={sample.impact_id}",
+            admin(q=sample.impact_id),
+        ),
+        (
+            "deep page, open",
+            f"/?after={deep_open}",
+            admin(state__exact="NEW", p=opened.count() // 100 - 1),
+        ),
+        (
+            "deep page, all (middle)",
+            f"/?state=all&after={deep_all}",
+            admin(p=everything.count() // 200),
+        ),
+        ("detail", f"/r/{sample.impact_id}/", None),
+        ("audit", "/audit/", f"{ADMIN_AUDIT}?account_sid={quote(sid)}"),
+        (
+            "audit, filtered",
+            "/audit/?action=approve&person=reviewer3",
+            f"{ADMIN_AUDIT}?account_sid={quote(sid)}&action__exact=approve&q=reviewer3",
+        ),
+    ]
+    return found
+
+
+def _queries(client: Client, url: str, headers: dict[str, Any]) -> tuple[int, int, str]:
+    """(SQL queries, status, body) of one request, counted at the driver (not via DEBUG)."""
     queries = []
     with connection.execute_wrapper(lambda run, sql, *args: queries.append(sql) or run(sql, *args)):
         response = client.get(url, **headers)
-    return len(queries), response.status_code
+    return len(queries), response.status_code, response.content.decode()
 
 
-def _time(*targets: tuple[Client, str, dict[str, Any]]) -> list[tuple[float, float, int, int]]:
-    """For each (client, url, headers): (median ms, p95 ms, queries, status) over RUNS runs
-    after warming up. The runs of several targets alternate, so a slow spell of the machine
-    falls on each of them alike and their ratio holds."""
+def percentile(times: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted times."""
+    return times[min(len(times) - 1, max(0, round(share * len(times)) - 1))]
+
+
+def _time(targets: list[tuple[Client, str, dict[str, Any]]], runs: int) -> list[dict[str, Any]]:
+    """For each (client, url, headers): p50/p95/p99 ms over `runs` runs after warming up, the
+    queries and status of one request. The targets' runs alternate, so a slow spell of the
+    machine falls on each of them alike and their ratio holds."""
     counted = []
     for client, url, headers in targets:
-        for _ in range(3):
+        for _ in range(1 if runs < 10 else 2):
             client.get(url, **headers)
         counted.append(_queries(client, url, headers))
     samples: list[list[float]] = [[] for _ in targets]
-    for _ in range(RUNS):
+    for _ in range(runs):
         for (client, url, headers), times in zip(targets, samples, strict=True):
             started = time.perf_counter()
             client.get(url, **headers)
             times.append((time.perf_counter() - started) * 1000)
     results = []
-    for times, (queries, status) in zip(samples, counted, strict=True):
+    for times, (queries, status, body) in zip(samples, counted, strict=True):
         times.sort()
-        p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
-        results.append((statistics.median(times), p95, queries, status))
+        results.append(
+            {
+                "p50": percentile(times, 0.50),
+                "p95": percentile(times, 0.95),
+                "p99": percentile(times, 0.99),
+                "queries": queries,
+                "status": status,
+                "body": body,
+            }
+        )
     return results
 
 
-def bench_pages(out: Any) -> dict[str, Any]:
+def fingerprint(body: str) -> str:
+    """What tells one page from another: its first row (or, without rows, its heading)."""
+    row = re.search(r'data-id="([^"]+)"', body)
+    if row:
+        return row.group(0)
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", body, re.S)
+    return heading.group(0) if heading else "<title>"
+
+
+def bench_pages(out: Any, runs: int = RUNS, server: bool = True) -> dict[str, Any]:
     # Measured without collectstatic: unhashed static names, as in development.
     plain = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    with override_settings(STORAGES=plain):
-        return _bench_pages(out)
-
-
-def _bench_pages(out: Any) -> dict[str, Any]:
-    sid = settings.IMPACT_SANDBOX_ACCOUNT_SID
-    _seed_requests(sid, out)
-    _seed_events(sid, out)
-    with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum would give
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     roles.ensure_roles()
-    user, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_staff": True})
+    user, _ = User.objects.get_or_create(username="bench-admin")
     user.is_staff = user.is_superuser = False
     user.save()
     user.groups.add(Group.objects.get(name=roles.ADMIN))
     staff, _ = User.objects.get_or_create(username="bench-super")
     staff.is_staff = staff.is_superuser = True
     staff.save()
+    for size in SIZES:
+        _seed_requests(SIDS[size], size, user, out)
+        _seed_events(SIDS[size], size, out)
+        _not_due(SIDS[size])
+    with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum would give
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    results: dict[str, Any] = {"sizes": {}}
+    for size in SIZES:
+        with override_settings(STORAGES=plain, IMPACT_SANDBOX_ACCOUNT_SID=SIDS[size]):
+            results["sizes"][size] = _bench_size(out, size, user, staff, runs)
+    _growth(out, results["sizes"])
+    if server:
+        from bench.server import bench_server
+
+        results["server"] = bench_server(out, {s: SIDS[s] for s in SIZES}, results["sizes"])
+    return results
+
+
+def _bench_size(out: Any, size: int, user: User, staff: User, runs: int) -> dict[str, Any]:
+    sid = SIDS[size]
     ours, admin = Client(HTTP_HOST="localhost"), Client(HTTP_HOST="localhost")
     ours.force_login(user)
     admin.force_login(staff)
-
-    rows = TrackingValueRequest.objects.filter(account_sid=sid)
-    sample = rows.filter(state="NEW").exclude(campaign_id=None).first()
-    deep_row = rows.filter(state="NEW").order_by("date_needed", "pk")[
-        max(0, rows.filter(state="NEW").count() - 60)
+    found = [
+        (label, url, theirs.replace("BENCH_USER", str(user.pk)) if theirs else None)
+        for label, url, theirs in cases(sid)
     ]
-    deep = _encode(deep_row.date_needed, deep_row.pk)
-    deep_admin_page = rows.filter(state="NEW").count() // 100 - 1
-    now = quote(timezone.now().isoformat(timespec="seconds"))  # with its offset: not naive
-    a = "/admin/requests_app/trackingvaluerequest/"
-    cases = [
-        ("list, unfiltered", "/", f"{a}?state__exact=NEW"),
-        ("list, by state", "/?state=APPROVED", f"{a}?state__exact=APPROVED"),
-        (
-            "list, type + campaign",
-            f"/?state=all&request_type=PROMOCODE_TRACKING&campaign={sample.campaign_id}",
-            f"{a}?request_type__exact=PROMOCODE_TRACKING&campaign_name={sample.campaign_name}",
-        ),
-        ("list, text search", "/?state=all&q=trail", f"{a}?q=trail"),
-        ("list, overdue", "/?queue=overdue", f"{a}?state__exact=NEW&date_needed__lt={now}"),
-        ("list, deep page", f"/?after={deep}", f"{a}?state__exact=NEW&p={deep_admin_page}"),
-    ]
-    results = []
     out.write(
-        f"\n{'page':34} {'median':>8} {'p95':>8} {'queries':>7}   {'admin median':>12} "
-        f"{'admin q':>7} {'ratio':>6}"
+        f"\n--- {size:,} cached requests, {size:,} audit events ({connection.vendor}) ---\n"
+        f"{'case':26} {'p50':>7} {'p95':>7} {'p99':>7} {'q':>3} │ {'htmx p50':>8} {'p95':>7} "
+        f"{'q':>3} │ {'admin p50':>9} {'q':>3} {'ratio':>6}"
     )
-
-    def row(label: str, url: str, admin_url: str | None = None, **headers: Any) -> None:
-        targets = [(ours, url, headers)] + ([(admin, admin_url, {})] if admin_url else [])
-        (median, p95, queries, status), *theirs = _time(*targets)
+    entries = []
+    statuses = Counter()
+    for label, url, admin_url in found:
+        targets = [(ours, url, {})]
+        htmx = url.startswith("/?") or url == "/"
+        if htmx:
+            targets.append((ours, url, {"HTTP_HX_REQUEST": "true"}))
+        measured = _time(targets, runs)
+        if admin_url:  # 10-100x slower than ours: a few runs tell the ratio
+            measured += _time([(admin, admin_url, {})], ADMIN_RUNS)
+        page = measured[0]
         entry = {
-            "page": label,
-            "median_ms": round(median, 1),
-            "p95_ms": round(p95, 1),
-            "queries": queries,
-            "status": status,
+            "case": label,
+            "url": url,
+            "fingerprint": fingerprint(page["body"]),
+            **{
+                k: round(v, 1) if isinstance(v, float) else v
+                for k, v in page.items()
+                if k != "body"
+            },
         }
-        line = f"{label:34} {median:7.1f}ms {p95:7.1f}ms {queries:7d}"
-        if theirs:
-            a_median, _, a_queries, _ = theirs[0]
-            entry.update(
-                admin_median_ms=round(a_median, 1),
-                admin_queries=a_queries,
-                ratio=round(a_median / median, 1),
-            )
-            line += f"   {a_median:10.1f}ms {a_queries:7d} {a_median / median:5.1f}x"
+        statuses[page["status"]] += 1
+        line = (
+            f"{label:26} {page['p50']:6.1f}  {page['p95']:6.1f}  {page['p99']:6.1f}  "
+            f"{page['queries']:3d}"
+        )
+        rest = measured[1:]
+        if htmx:
+            part = rest.pop(0)
+            entry["htmx"] = {k: round(part[k], 1) for k in ("p50", "p95", "p99")} | {
+                "queries": part["queries"]
+            }
+            line += f" │ {part['p50']:7.1f}  {part['p95']:6.1f}  {part['queries']:3d}"
+        else:
+            line += f" │ {'':8} {'':7} {'':3}"
+        if rest:
+            theirs = rest[0]
+            entry["admin"] = {"p50": round(theirs["p50"], 1), "queries": theirs["queries"]}
+            entry["ratio"] = round(theirs["p50"] / page["p50"], 1)
+            line += f" │ {theirs['p50']:8.1f}  {theirs['queries']:3d} {entry['ratio']:5.1f}x"
+        if page["status"] != 200:
+            line += f"  (status {page['status']})"
         out.write(line)
-        results.append(entry)
+        entries.append(entry)
+    worst = max(entries, key=lambda e: e["p95"])
+    out.write(
+        f"worst p95 {worst['p95']} ms ({worst['case']}); most queries "
+        f"{max(e['queries'] for e in entries)}; statuses {dict(statuses)}"
+    )
+    csv = _csv(ours) if size == max(SIZES) else None
+    if csv:
+        out.write(
+            f"CSV export: {csv['events']:,} events in {csv['seconds']:.2f}s, "
+            f"peak Python memory {csv['peak_mib']:.1f} MiB"
+        )
+    return {"cases": entries, "csv": csv}
 
-    for label, url, admin_url in cases:
-        row(label, url, admin_url)
-        row(f"{label} (htmx partial)", url, None, HTTP_HX_REQUEST="true")
-    row("detail page", f"/r/{sample.impact_id}/")
-    for queue in ("mine", "unassigned", "overdue", "due_soon", "open"):
-        row(f"queue: {queue}", f"/?queue={queue}")
-    row("audit page (100k events)", "/audit/", "/admin/requests_app/auditevent/")
-    row("audit page, filtered", "/audit/?action=approve&person=reviewer3")
 
+def _csv(client: Client) -> dict[str, Any]:
     tracemalloc.start()
     started = time.perf_counter()
-    response = ours.get("/audit/export.csv")
+    response = client.get("/audit/export.csv")
     lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
     seconds = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    return {"events": lines - 1, "seconds": round(seconds, 2), "peak_mib": round(peak / 2**20, 1)}
+
+
+def _growth(out: Any, sizes: dict[int, Any]) -> None:
+    small, large = (sizes[s]["cases"] for s in SIZES)
     out.write(
-        f"CSV export: {lines - 1:,} events in {seconds:.2f}s, peak Python memory "
-        f"{peak / 2**20:.1f} MiB"
+        f"\n--- growth {SIZES[0]:,} -> {SIZES[1]:,} ({connection.vendor}) ---\n"
+        f"{'case':26} {'p50':>13} {'x':>5} {'p95':>13} {'x':>5}"
     )
-    return {
-        "cases": results,
-        "csv": {
-            "events": lines - 1,
-            "seconds": round(seconds, 2),
-            "peak_mib": round(peak / 2**20, 1),
-        },
-    }
+    for a, b in zip(small, large, strict=True):
+        out.write(
+            f"{a['case']:26} {a['p50']:5.1f}→{b['p50']:6.1f} {b['p50'] / a['p50']:4.2f}x "
+            f"{a['p95']:5.1f}→{b['p95']:6.1f} {b['p95'] / a['p95']:4.2f}x"
+        )

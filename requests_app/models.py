@@ -57,6 +57,8 @@ class Account(models.Model):
     # each user's permissions and the detail page's reviewers and reasons are cached under it,
     # so a claim or a decision does not make every page read them again.
     team_version = models.PositiveBigIntegerField(default=0)
+    # When its unique URLs, phone numbers and promo codes were last read (tracking_values.py).
+    tracking_values_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["sid"]
@@ -555,3 +557,45 @@ class Preference(models.Model):
         """Whether `user` moves on after a decision (yes, until they turn it off)."""
         found = cls.objects.filter(user=user.pk).values_list("auto_advance", flat=True).first()
         return True if found is None else found
+
+
+class TrackingValue(models.Model):
+    """One of an account's unique URLs, tracking phone numbers or promo codes, as impact.com
+    last listed it: what the approve forms offer to pick and what promo codes are checked
+    against. Written only by tracking_values.py."""
+
+    class Kind(models.TextChoices):
+        URL = "url", "Unique URL"
+        PHONE = "phone", "Phone number"
+        CODE = "code", "Promo code"
+
+    account_sid = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    impact_id = models.CharField(max_length=32)
+    value = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=16, blank=True)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    campaign_name = models.CharField(max_length=255, blank=True)
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    partner_name = models.CharField(max_length=255, blank=True)
+    match_mode = models.CharField(max_length=2, blank=True)
+    credit_policy = models.CharField(max_length=16, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    # Casefolded id, value, partner, campaign and detail: what the picker's search looks in.
+    search_text = models.TextField(blank=True, editable=False)
+    synced_at = models.DateTimeField(default=timezone.now)
+    is_gone = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_sid", "kind", "impact_id"], name="tracking_value_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account_sid", "kind", "state"], name="tracking_value_state"),
+            models.Index(F("account_sid"), Upper("value"), name="tracking_value_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.impact_id}: {self.value}"

@@ -83,14 +83,16 @@ def _fits(number: int | None, maximum: int, minimum: int) -> int | None:
     return number if number is not None and minimum <= number <= maximum else None
 
 
-def search_text(item: impact.TrackingValueRequest) -> str:
+def search_text(item: impact.TrackingValueRequest, deal_name: str | None = None) -> str:
     """What free-text search looks through, casefolded once here instead of on every query."""
-    deal = impact.Deal.columns(item.raw)
+    if deal_name is None:
+        deal = impact.Deal.columns(item.raw)
+        deal_name = deal[1] if deal else ""
     parts = [
         item.id,
         item.media_partner_name,
         item.campaign_name,
-        deal[1] if deal else "",
+        deal_name,
         *(code.requested_code for code in item.promo_codes),
         *(code.approved_code for code in item.promo_codes),
         item.additional_instructions,
@@ -126,7 +128,7 @@ def _row(item: impact.TrackingValueRequest, seen_at: datetime, digest: str) -> d
         "requested_value": _first_value(item, approved=False)[:500],
         "approved_value": _first_value(item, approved=True)[:500],
         "additional_instructions": item.additional_instructions,
-        "search_text": search_text(item),
+        "search_text": search_text(item, deal_name),
         "payload": item.raw,
         "payload_hash": digest,
         "first_seen_at": seen_at,
@@ -143,18 +145,40 @@ def store(
     fetched_at: datetime,
     seen: bulk.SeenIds | None = None,
 ) -> PageCounts:
-    """Write one page in one transaction: one read of what we have, one bulk write of what is
-    new or changed. Unchanged rows are not written at all (a sync remembers them in `seen`)."""
-    by_id = {item.id: item for item in items}
+    """Write typed requests in one transaction: one read of what we have, one bulk write of
+    what is new or changed. Unchanged rows are not written at all (a sync remembers them in
+    `seen`)."""
+    entries = {item.id: (item.raw_json or impact.canonical_json(item.raw), item) for item in items}
+    return _store(account_sid, entries, fetched_at, seen)
+
+
+def store_page(
+    account_sid: str, page: impact.RequestPage, *, fetched_at: datetime, seen: bulk.SeenIds
+) -> tuple[PageCounts, list[str]]:
+    """Write one page of a walk like `store`, comparing each request's payload hash with the
+    row we hold before typing it: only new and changed requests are parsed. Returns the
+    counts and the page's ids."""
+    entries: dict[str, tuple[str, Any]] = {
+        impact_id: (blob, clean) for impact_id, clean, blob in page.canonical()
+    }
+    return _store(account_sid, entries, fetched_at, seen), list(entries)
+
+
+def _store(
+    account_sid: str,
+    entries: dict[str, tuple[str, Any]],
+    fetched_at: datetime,
+    seen: bulk.SeenIds | None,
+) -> PageCounts:
+    """`entries`: impact_id -> (canonical JSON text, the typed request or its storable raw)."""
     counts = PageCounts()
-    if not by_id:
+    if not entries:
         return counts
     with transaction.atomic():
-        have = bulk.known(account_sid, list(by_id))
+        have = bulk.known(account_sid, list(entries))
         rows: list[dict[str, Any]] = []
         texts: list[str] = []
-        for impact_id, item in by_id.items():
-            blob = item.raw_json or impact.canonical_json(item.raw)
+        for impact_id, (blob, source) in entries.items():
             digest = _digest(blob)
             known = have.get(impact_id)
             if known is None:
@@ -167,13 +191,15 @@ def store(
                 continue
             else:
                 counts.updated += 1
-            rows.append(_row(item, fetched_at, digest) | {"account_sid": account_sid})
+            if not isinstance(source, impact.TrackingValueRequest):
+                source = impact.TrackingValueRequest.parse(source, canonical=blob)
+            rows.append(_row(source, fetched_at, digest) | {"account_sid": account_sid})
             texts.append(blob)
         if rows:
             bulk.upsert(rows, payload_text=texts)
             Account.changed(account_sid, rows=True)
         if seen is not None:
-            seen.add(list(by_id))
+            seen.add(list(entries))
     return counts
 
 
@@ -275,7 +301,8 @@ def execute(
     """Walk impact.com's pages for a begun run, writing each as it arrives."""
     try:
         with Lease(run):
-            _walk(run, client or impact.get_client(run.account_sid), progress, sleep)
+            client = client or impact.get_client(run.account_sid)
+            _walk(run, client, progress, sleep)
     except impact.ImpactError as error:
         return _finish(run, SyncRun.Status.FAILED, error.message)
     except IncompleteWalk as error:
@@ -284,7 +311,13 @@ def execute(
         logger.exception("Sync %s of %s failed", run.pk, run.account_sid)
         _finish(run, SyncRun.Status.FAILED, f"Unexpected error: {type(error).__name__}")
         raise
-    return _finish(run, SyncRun.Status.SUCCEEDED)
+    run = _finish(run, SyncRun.Status.SUCCEEDED)
+    if run.kind == SyncRun.Kind.FULL:
+        from requests_app import tracking_values  # it imports this module
+
+        # URLs, numbers and codes change rarely: read daily, and only while budget is left.
+        tracking_values.refresh(run.account_sid, client=client)
+    return run
 
 
 class IncompleteWalk(Exception):
@@ -309,10 +342,8 @@ def _walk(
     with bulk.SeenIds() as seen:
         try:
             for fetched_at, page in pages:
-                counts = store(run.account_sid, page.items, fetched_at=fetched_at, seen=seen)
-                observed.update(
-                    i.id for i in page.items if i.id in waiting and fetched_at > waiting[i.id]
-                )
+                counts, ids = store_page(run.account_sid, page, fetched_at=fetched_at, seen=seen)
+                observed.update(i for i in ids if i in waiting and fetched_at > waiting[i])
                 total = page.total if page.total is not None else total
                 _record_page(run, page, counts, client)
                 if progress:
@@ -479,7 +510,39 @@ def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
         if run.kind == SyncRun.Kind.FULL:
             fields["last_full_sync_at"] = now
         Account.objects.filter(sid=run.account_sid).update(**fields)
+    _audit(run)
     return run
+
+
+def _audit(run: SyncRun) -> None:
+    """A sync in the audit trail: every one a person started, every failure and every full
+    sync (the open-only refreshes every few minutes stay on the sync status alone)."""
+    if run.kind == SyncRun.Kind.ONE:
+        return
+    failed = run.status == SyncRun.Status.FAILED
+    if run.started_by_id is None and not failed and run.kind != SyncRun.Kind.FULL:
+        return
+    from requests_app import audit
+
+    seconds = run.duration.total_seconds() if run.duration else None
+    audit.record(
+        action="sync",
+        outcome=audit.AuditEvent.Outcome.FAILURE if failed else audit.AuditEvent.Outcome.SUCCESS,
+        actor=run.started_by,
+        account_sid=run.account_sid,
+        response_message=run.error,
+        detail={
+            "kind": run.kind,
+            "run": run.pk,
+            "pages": run.pages_done,
+            "created": run.created,
+            "updated": run.updated,
+            "unchanged": run.unchanged,
+            "gone": run.gone,
+            "api_calls": run.api_calls,
+            "seconds": round(seconds, 1) if seconds is not None else None,
+        },
+    )
 
 
 # --- one request ------------------------------------------------------------------------------

@@ -62,6 +62,19 @@ class FakeImpact:
             raise impact.NotFound("Not found", status=404)
         return impact.TrackingValueRequest.parse(payload)
 
+    # The account: a company and no tracking values unless a test sets `tracking_values`.
+    company = {"CompanyName": "Fake Outdoor Co."}
+    tracking_values: dict[str, list[dict[str, Any]]] = {}
+
+    def company_information(self, **_: Any) -> impact.CompanyInformation:
+        return impact.CompanyInformation.parse(self.company)
+
+    def list_tracking_values(self, kind: str) -> Iterator[impact.TrackingValue]:
+        for raw in self.tracking_values.get(kind, []):
+            value = impact.TrackingValue.parse(kind, raw)
+            if value is not None:
+                yield value
+
     def approve(
         self, request_id: str | int, approval: impact.Approval, **_: Any
     ) -> impact.WriteResult:

@@ -262,6 +262,8 @@ TVR_SYNC_MAX_PAUSE_SECONDS = envfloat("TVR_SYNC_MAX_PAUSE_SECONDS", 30.0)
 TVR_SYNC_BUDGET_FLOOR = envfloat("TVR_SYNC_BUDGET_FLOOR", 0.2, maximum=1.0)
 # Open requests needed within this many days are marked "due soon".
 TVR_DUE_SOON_DAYS = envint("TVR_DUE_SOON_DAYS", 2)
+# The account's unique URLs, phone numbers and promo codes change rarely: read them this often.
+TVR_TRACKING_VALUES_HOURS = envint("TVR_TRACKING_VALUES_HOURS", 24, minimum=1)
 # Sign-in throttling (requests_app/signin.py): after MAX_FAILURES failures of one username
 # from one address, or MAX_FAILURES_PER_IP from one address, each further try waits a delay
 # that doubles from DELAY_SECONDS up to MAX_DELAY_SECONDS. Failures are remembered for

@@ -34,6 +34,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
+import orjson
 import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -152,6 +153,11 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, str):
+        try:
+            return int(value)  # the common case, "1000"; "1.0", "1e3" and the like below
+        except ValueError:
+            pass
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -200,14 +206,14 @@ def _strings(value: Any) -> tuple[str, ...]:
 def _storable(value: Any) -> tuple[Any, str]:
     """The value as any database can keep it, and its canonical JSON text (sorted keys).
 
-    NaN/Infinity (which Python's JSON parser accepts) become null and NUL characters (which
-    PostgreSQL refuses) are removed. Nearly every answer is already clean: one C-speed encode
-    proves it and is kept (the sync hashes and stores that text); only a payload that fails
-    the proof is walked value by value.
+    NaN/Infinity (which Python's JSON parser accepts) are written as null and NUL characters
+    (which PostgreSQL refuses) are removed. Nearly every answer is already clean: one C-speed
+    encode proves it and is kept (the sync hashes and stores that text); only a payload that
+    fails the proof is walked value by value.
     """
     try:
-        blob = canonical_json(value, allow_nan=False)
-    except (TypeError, ValueError):  # NaN or Infinity, or keys that cannot be sorted
+        blob = canonical_json(value)
+    except (TypeError, ValueError):  # keys that cannot be sorted
         blob = None
     if blob is not None and "\\u0000" not in blob:
         return value, blob
@@ -215,11 +221,34 @@ def _storable(value: Any) -> tuple[Any, str]:
     return clean, canonical_json(clean)
 
 
-def canonical_json(value: Any, *, allow_nan: bool = True) -> str:
-    """Sorted keys, no ASCII escaping: the one text a payload's hash is taken over."""
-    return json.dumps(
-        value, sort_keys=True, ensure_ascii=False, allow_nan=allow_nan, cls=DjangoJSONEncoder
-    )
+def canonical_json(value: Any) -> str:
+    """Sorted keys, compact, UTF-8, NaN as null: the one text a payload's hash is taken over.
+
+    orjson, about six times the standard library's speed; what it refuses (an integer past 64
+    bits, a lone surrogate) the standard library writes in the same shape."""
+    try:
+        return orjson.dumps(value, default=_ENCODER.default, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            value,
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,  # ValueError: the caller scrubs (see _storable)
+            cls=DjangoJSONEncoder,
+        )
+
+
+def decode_json(content: bytes) -> Any:
+    """A JSON answer as Python values: orjson (about 1.5x the standard library on a page),
+    the standard library for what orjson refuses (NaN, integers past 64 bits)."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content, parse_constant=lambda constant: None)
+
+
+_ENCODER = DjangoJSONEncoder()
 
 
 def _scrubbed(value: Any) -> Any:
@@ -472,13 +501,19 @@ class TrackingValueRequest:
         }
     )  # fmt: skip
 
+    KNOWN: ClassVar[frozenset[str]] = FIELDS | Deal.FIELDS
+
     @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> TrackingValueRequest:
-        if not isinstance(raw, Mapping) or _text(raw.get("Id")).strip() == "":
-            raise Unavailable("impact.com sent a tracking value request without an Id.")
-        clean, blob = _storable(raw)
+    def parse(cls, raw: Mapping[str, Any], *, canonical: str = "") -> TrackingValueRequest:
+        """Type one request. `canonical`: its canonical JSON text when the caller already
+        made `raw` storable (`RequestPage.canonical`), so it is not encoded twice."""
+        if canonical:
+            clean, blob = raw, canonical
+        else:
+            request_id(raw)
+            clean, blob = _storable(raw)
         g = clean.get
-        known = cls.FIELDS | Deal.FIELDS
+        known = cls.KNOWN
         return cls(
             id=_text(g("Id")).strip(),
             campaign_id=_int(g("CampaignId")),
@@ -567,6 +602,20 @@ class RequestPage:
     @cached_property
     def items(self) -> tuple[TrackingValueRequest, ...]:
         return tuple(TrackingValueRequest.parse(raw) for raw in self.records)
+
+    def canonical(self) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+        """Each request's id, storable value and canonical JSON text, without typing it: a
+        sync compares the text's hash with the row it holds and types only what changed."""
+        for raw in self.records:
+            impact_id = request_id(raw)
+            yield (impact_id, *_storable(raw))
+
+
+def request_id(raw: Any) -> str:
+    """A request's Id, or Unavailable when it has none."""
+    if not isinstance(raw, Mapping) or (impact_id := _text(raw.get("Id")).strip()) == "":
+        raise Unavailable("impact.com sent a tracking value request without an Id.")
+    return impact_id
 
 
 @dataclass(frozen=True)
@@ -1079,7 +1128,7 @@ class ImpactClient:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                return json.loads(content) if content else {}
+                return decode_json(content) if content else {}
             except ValueError:
                 raise lost(
                     f"impact.com answered {status} with a body that is not JSON.", status

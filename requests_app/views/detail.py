@@ -281,6 +281,8 @@ def _after_decision(
             return response
         return redirect(detail_url(tvr.impact_id, list_context(request)["list_query"]))
     tvr = get_request_or_404(request, tvr.impact_id)  # as it is now, decisions included
+    # The queue counts too: the account read before the decision has the old data version.
+    request.tvr_account = tvr.account_now
     response = render(
         request, TEMPLATE, detail_context(request, tvr, **context), partial="decision_update"
     )

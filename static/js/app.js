@@ -190,8 +190,10 @@
   });
 
   document.body && document.body.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail.target;
-    if (!target || !target.isConnected) { return; }
+    // The new content itself: after an outerHTML swap event.detail.target is the old,
+    // detached element, so nothing was read out or focused.
+    var target = event.target;
+    if (!target || target.nodeType !== 1 || !target.isConnected) { return; }
     // Read out what the new content says of itself ("45 requests", "Approval queued…").
     var said = target.matches("[data-announce]") ? target : target.querySelector("[data-announce]");
     if (said) { announce(said.textContent.trim()); }

@@ -2,7 +2,8 @@
 
 `python -m bench.standin --requests N --page-size S --port P` builds N sandbox-shaped requests
 (the sandbox's own deterministic Seeder), encodes every page once, and then answers the list
-endpoint from those bytes over keep-alive HTTP/1.1, in its own process. So the floor a sync is
+endpoint from those bytes over keep-alive HTTP/1.1, in its own process; `--changed 0.01`
+serves the same requests with one in a hundred edited. So the floor a sync is
 compared with is the network and JSON decoding, not the sandbox's database.
 """
 
@@ -20,7 +21,7 @@ SID = "IRBench000000000000000000000001"
 TOKEN = "bench-token"
 
 
-def build_pages(count: int, page_size: int) -> list[bytes]:
+def build_pages(count: int, page_size: int, changed: float = 0.0) -> list[bytes]:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tvr_dashboard.settings")
@@ -29,6 +30,12 @@ def build_pages(count: int, page_size: int) -> list[bytes]:
 
     seeder = Seeder(SID, 1, datetime.now(UTC).date())
     items = [seeder.request(FIRST_ID + i) for i in range(count)]
+    if changed:
+        # The same requests with one in 1/changed edited, as impact.com would between syncs:
+        # new instructions (so the row's search text and trigrams change too).
+        every = max(1, round(1 / changed))
+        for item in items[::every]:
+            item["AdditionalInstructions"] = (item.get("AdditionalInstructions") or "") + " Edited."
     pages = max(1, -(-count // page_size))
     path = f"/Advertisers/{SID}/TrackingValueRequests"
     encoded = []
@@ -82,5 +89,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--changed", type=float, default=0.0, help="share of requests edited")
     options = parser.parse_args()
-    serve(build_pages(options.requests, options.page_size), options.port)
+    serve(build_pages(options.requests, options.page_size, options.changed), options.port)

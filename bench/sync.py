@@ -3,16 +3,19 @@
 `python -m bench sync` (what `make bench` runs, once per DATABASE_URL). A stand-in impact.com
 (bench/standin.py) serves prepared pages from memory in its own process, so the floor is the
 network and JSON decoding. For a tenth of --requests and all of them (10,000 and 100,000 by
-default), pages of 1,000, it prints the bare
-download (keep-alive, decode every page), a cold sync into an empty cache, a re-sync with
-nothing changed, queries per page and the peak Python memory of a cold sync. Figures only:
-nothing here passes or fails.
+default), pages of 1,000, it prints the bare download (keep-alive, every page decoded with the
+client's own decoder), a cold sync into an empty cache, a re-sync with nothing changed, a
+re-sync with 1% of the requests edited (a second stand-in serves those), their ratios to the
+bare download, queries per page and the peak Python memory of a cold sync. On PostgreSQL the
+table is vacuumed and analysed after the cache is emptied and after the cold sync, as
+autovacuum would between syncs in life (the bench deletes 100,000 rows a run, which no
+deployment does). Figures only: nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import gc
-import json
+import os
 import socket
 import statistics
 import subprocess
@@ -28,14 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def standin(count: int, page_size: int) -> Iterator[str]:
+def standin(count: int, page_size: int, changed: float = 0.0) -> Iterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "bench.standin", "--requests", str(count)),
-            *("--page-size", str(page_size), "--port", str(port)),
+            *("--page-size", str(page_size), "--port", str(port), "--changed", str(changed)),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -55,6 +58,7 @@ def bare_download(base_url: str, page_size: int) -> tuple[float, int, int]:
     import urllib3
 
     from bench.standin import SID, TOKEN
+    from requests_app.impact import decode_json
 
     http = urllib3.PoolManager()
     headers = urllib3.make_headers(basic_auth=f"{SID}:{TOKEN}") | {"Accept": "application/json"}
@@ -65,7 +69,7 @@ def bare_download(base_url: str, page_size: int) -> tuple[float, int, int]:
         data = http.request("GET", base_url + path, headers=headers).data
         size += len(data)
         pages += 1
-        path = json.loads(data).get("@nextpageuri", "")
+        path = decode_json(data).get("@nextpageuri", "")
     return time.perf_counter() - started, pages, size
 
 
@@ -82,27 +86,37 @@ def bench(count: int, page_size: int, repeat: int) -> dict[str, Any]:
             base_url=url, account_sid=SID, auth_token=TOKEN, page_size=page_size
         )
 
+    def vacuum() -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM ANALYZE {TrackingValueRequest._meta.db_table}")
+
     def empty_cache() -> None:
         TrackingValueRequest.objects.filter(account_sid=SID).delete()
         SyncRun.objects.filter(account_sid=SID).delete()
+        vacuum()
 
-    def timed_sync(url: str) -> tuple[float, int]:
+    def timed_sync(url: str) -> tuple[float, int, SyncRun]:
         gc.collect()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             run = sync.run_sync(SID, client=client(url))
             seconds = time.perf_counter() - started
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
-        return seconds, len(queries)
+        return seconds, len(queries), run
 
-    with standin(count, page_size) as url:
+    with standin(count, page_size) as url, standin(count, page_size, 0.01) as edited:
         bare = [bare_download(url, page_size) for _ in range(repeat)]
         pages, size = bare[0][1], bare[0][2]
-        cold, warm = [], []
+        cold, warm, changed = [], [], []
         for _ in range(repeat):
             empty_cache()
             cold.append(timed_sync(url))
+            vacuum()
             warm.append(timed_sync(url))
+            changed.append(timed_sync(edited))
+            assert changed[-1][2].updated == -(-count // 100), changed[-1][2].updated
+            timed_sync(url)  # back to the first version, for the next round
         empty_cache()
         tracemalloc.start()
         sync.run_sync(SID, client=client(url))
@@ -111,19 +125,36 @@ def bench(count: int, page_size: int, repeat: int) -> dict[str, Any]:
     bare_s = statistics.median(b[0] for b in bare)
     cold_s = statistics.median(c[0] for c in cold)
     warm_s = statistics.median(w[0] for w in warm)
+    changed_s = statistics.median(c[0] for c in changed)
     return {
         "requests": count,
         "pages": pages,
         "megabytes": round(size / 2**20, 1),
         "bare_download_s": round(bare_s, 3),
+        "bare_download_range_s": [
+            round(min(b[0] for b in bare), 3),
+            round(max(b[0] for b in bare), 3),
+        ],
         "sync_s": round(cold_s, 3),
+        "sync_range_s": [round(min(c[0] for c in cold), 3), round(max(c[0] for c in cold), 3)],
         "resync_unchanged_s": round(warm_s, 3),
+        "resync_unchanged_range_s": [
+            round(min(w[0] for w in warm), 3),
+            round(max(w[0] for w in warm), 3),
+        ],
+        "resync_changed_s": round(changed_s, 3),
+        "resync_changed_range_s": [
+            round(min(c[0] for c in changed), 3),
+            round(max(c[0] for c in changed), 3),
+        ],
         "requests_per_s": round(count / cold_s),
         "ratio_sync_to_bare": round(cold_s / bare_s, 2),
         "ratio_resync_to_bare": round(warm_s / bare_s, 2),
+        "ratio_changed_to_bare": round(changed_s / bare_s, 2),
         "queries_per_page_sync": round(cold[0][1] / pages, 1),
         "queries_per_page_resync": round(warm[0][1] / pages, 1),
         "peak_mib": round(peak / 2**20, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -131,14 +162,26 @@ def bench_sync(out: Any, count: int, page_size: int, repeat: int) -> list[dict[s
     """The table for a tenth of `count` and for `count`: growth shows what is not flat."""
     results = []
     for size in (max(1, count // 10), count):
-        result = bench(size, page_size, repeat)
-        results.append(result)
+        r = bench(size, page_size, repeat)
+        results.append(r)
         out.write(
-            f"{size:>7,} requests, {result['pages']} pages ({result['megabytes']} MB): "
-            f"bare {result['bare_download_s']:.2f}s | sync {result['sync_s']:.2f}s "
-            f"({result['ratio_sync_to_bare']}x, {result['requests_per_s']:,}/s) | re-sync "
-            f"{result['resync_unchanged_s']:.2f}s ({result['ratio_resync_to_bare']}x) | "
-            f"queries/page {result['queries_per_page_sync']} / "
-            f"{result['queries_per_page_resync']} | peak {result['peak_mib']} MiB"
+            f"{size:>7,} requests, {r['pages']} pages ({r['megabytes']} MB), median of {repeat}: "
+            f"bare {r['bare_download_s']:.2f}s | cold sync {r['sync_s']:.2f}s "
+            f"({r['ratio_sync_to_bare']}x, {r['requests_per_s']:,}/s) | re-sync unchanged "
+            f"{r['resync_unchanged_s']:.2f}s ({r['ratio_resync_to_bare']}x) | re-sync 1% edited "
+            f"{r['resync_changed_s']:.2f}s ({r['ratio_changed_to_bare']}x) | queries/page "
+            f"{r['queries_per_page_sync']} / {r['queries_per_page_resync']} | peak "
+            f"{r['peak_mib']} MiB | load {r['load_average'][0]}"
+        )
+        out.write(
+            f"{'':>9}ranges: bare {r['bare_download_range_s']}, cold {r['sync_range_s']}, "
+            f"unchanged {r['resync_unchanged_range_s']}, 1% {r['resync_changed_range_s']}"
+        )
+    if len(results) == 2:
+        small, large = results
+        out.write(
+            f"{'':>9}growth {small['requests']:,} -> {large['requests']:,}: peak memory "
+            f"{small['peak_mib']} -> {large['peak_mib']} MiB "
+            f"({large['peak_mib'] / max(small['peak_mib'], 0.1):.2f}x)"
         )
     return results

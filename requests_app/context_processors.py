@@ -48,4 +48,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "can": SimpleLazyObject(lambda: by_app(granted(request))),
         "role": SimpleLazyObject(lambda: roles.role_named_by(granted(request))),
         "sandbox_mode": uses_sandbox(),
+        # The company impact.com's CompanyInformation names (tracking_values.refresh reads it).
+        "account_name": SimpleLazyObject(lambda: current_account(request).name),
     }

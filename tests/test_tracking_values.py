@@ -168,3 +168,36 @@ def test_a_failed_sync_is_in_the_audit_trail_with_its_error(sandbox_sid, monkeyp
 def test_background_open_syncs_that_succeed_stay_out_of_the_audit_trail(seeded):
     sync.run_sync(seeded, "open")
     assert not AuditEvent.objects.filter(action="sync").exists()
+
+
+def test_check_impact_names_the_account_from_its_company_information(sandbox_sid, capsys):
+    from django.core.management import call_command
+
+    call_command("check_impact")
+    out = capsys.readouterr().out
+    assert "Acme Outdoor Co. (sandbox)" in out and "API version 14" in out
+    assert Account.objects.get(sid=sandbox_sid).name == "Acme Outdoor Co. (sandbox)"
+
+
+def test_check_impact_with_a_wrong_token_fails_without_showing_it(sandbox_sid, monkeypatch):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    real = impact.get_client
+
+    def wrong_token(account_sid=None):
+        client = real(account_sid)
+        client.session.auth = (sandbox_sid, "not-the-token-42")
+        return client
+
+    monkeypatch.setattr(impact, "get_client", wrong_token)
+    with pytest.raises(CommandError) as failure:
+        call_command("check_impact")
+    assert "Authentication failed" in str(failure.value)
+    assert "not-the-token-42" not in str(failure.value)
+
+
+def test_pages_name_the_account_once_impact_com_did(as_alice, sandbox_sid):
+    Account.objects.update_or_create(sid=sandbox_sid, defaults={"name": "Acme <Outdoor>"})
+    page = as_alice.get("/").content.decode()
+    assert 'class="muted account"' in page and "Acme &lt;Outdoor&gt;" in page

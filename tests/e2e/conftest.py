@@ -76,12 +76,15 @@ def sign_in(browser, live_server, seeded):
         javascript: bool = True,
         width: int = 1280,
         timezone_id: str | None = None,
+        bypass_csp: bool = False,
     ):
+        # bypass_csp: for axe-core, which add_script_tag injects inline (the CSP allows 'self').
         context = browser.new_context(
             viewport={"width": width, "height": 900},
             java_script_enabled=javascript,
             accept_downloads=True,
             timezone_id=timezone_id,
+            bypass_csp=bypass_csp,
         )
         contexts.append(context)
         page = context.new_page()

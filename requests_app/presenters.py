@@ -89,8 +89,9 @@ _PENDING = {
 
 
 def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -> RequestRow:
-    """What the list shows of one cached request (a TrackingValueRequest with the list's
-    columns and its holder), as seen at `now` in `zone`, "due soon" meaning within `soon`."""
+    """What the list shows of one cached request (a row with the list's columns, its holder's
+    `assigned_to__username` and its live decision's `live_action`/`live_status`), as seen at
+    `now` in `zone`, "due soon" meaning within `soon`."""
     is_open = request.state == State.NEW and not request.is_gone
     placed, needed = request.date_placed, request.date_needed
     mark = ""
@@ -104,7 +105,7 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
         due = due_words(needed, request.state, now.astimezone(zone).date(), zone)
     number = request.number_requested
     # Open here but decided: queued, being sent or checked, or sent before the cache caught up.
-    live = (getattr(request, "live_action", None), getattr(request, "live_status", None))
+    live = (request.live_action, request.live_status)
     pending = _PENDING.get(live) if is_open else None
     placed_iso, placed_day = _iso_and_day(placed, zone)
     needed_iso, needed_day = _iso_and_day(needed, zone)
@@ -127,7 +128,7 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
         needed_day=needed_day,
         due=due,
         due_class={"overdue": "due is-overdue", "due-soon": "due is-soon"}.get(mark, "due"),
-        holder=request.assigned_to.get_username() if request.assigned_to_id else "",
+        holder=request.assigned_to__username or "",
         selectable=is_open and not pending,
     )
 
@@ -223,10 +224,13 @@ def audit_row(event: Any, *, zone: tzinfo, final_status: str | None = None) -> A
 def audit_rows(
     events: Iterable[Any], *, zone: tzinfo, finals: Mapping[int, str] | None = None
 ) -> list[AuditRow]:
-    """The rows; finals maps a decision's id to its status, for the events that carry
-    `detail__decision` (queued ones)."""
+    """The rows; finals maps a decision's id to its status, said on its queued event (one
+    with `detail__decision`)."""
     finals = finals or {}
-    return [
-        audit_row(e, zone=zone, final_status=finals.get(getattr(e, "detail__decision", None)))
-        for e in events
-    ]
+
+    def final(event: Any) -> str | None:
+        if not event.action.endswith("_queued"):
+            return None
+        return finals.get(getattr(event, "detail__decision", None))
+
+    return [audit_row(e, zone=zone, final_status=final(e)) for e in events]

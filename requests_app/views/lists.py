@@ -106,11 +106,13 @@ def _span(start: str | None, end: str | None) -> str:
     return f"{first or '…'} to {last or 'open-ended'} · "
 
 
-# What a list row shows and its marks need: not the payload, which is most of a row's bytes.
+# What a list row shows and its marks need (the cursor: pk and the sort columns), as named
+# tuples: not the payload, which is most of a row's bytes, and no model instances (building 51
+# of them with the other columns deferred: 42.1 M to 35.4 M instructions an htmx page).
 LIST_COLUMNS = (
-    "account_sid", "impact_id", "media_partner_name", "campaign_name", "request_type",
+    "pk", "impact_id", "media_partner_name", "campaign_name", "request_type",
     "number_requested", "deal_name", "state", "is_gone", "date_placed", "date_needed",
-    "assigned_to__username", "campaign_id", "media_partner_id", "deal_id",
+    "assigned_to__username", "live_action", "live_status",
 )  # fmt: skip
 
 
@@ -147,10 +149,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
     # With each row, its decision on the way if there is one (one per request: a constraint).
     listed = (
         filtered(rows, values, request.user)
-        .select_related("assigned_to")
-        .only(*LIST_COLUMNS)
         .alias(live=FilteredRelation("decisions", condition=Q(decisions__status__in=Decision.LIVE)))
         .annotate(live_action=F("live__action"), live_status=F("live__status"))
+        .values_list(*LIST_COLUMNS, named=True)
     )
     page = keyset_page(
         listed,

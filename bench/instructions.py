@@ -56,8 +56,8 @@ def _child(options: argparse.Namespace) -> None:
         client.force_login(User.objects.get(username="bench-admin"))
         headers = {"HTTP_HX_REQUEST": "true"} if options.htmx else {}
         for _ in range(3):
-            assert client.get(options.url, **headers).status_code == 200
-        list(starmap(lambda: client.get(options.url, **headers), [()] * options.count))
+            assert client.get(options.urls[0], **headers).status_code == 200
+        list(starmap(lambda: client.get(options.urls[0], **headers), [()] * options.count))
 
 
 def main(argv: list[str]) -> None:

@@ -111,5 +111,6 @@ def test_a_queued_decision_is_marked_in_the_list_and_its_fate_told_in_the_audit(
     page.goto(f"{live_server.url}/audit/?request_id={request_id}")
     rows = page.locator("#events tbody tr")
     expect(rows.first).to_contain_text("undid an approval")
+    expect(rows.first).not_to_contain_text("then undone")  # the fate is told on the queued row
     expect(rows.nth(1)).to_contain_text("— then undone, nothing sent")
     shot(page, "fresh-audit-queued-fate")

@@ -224,10 +224,13 @@ def audit_row(event: Any, *, zone: tzinfo, final_status: str | None = None) -> A
 def audit_rows(
     events: Iterable[Any], *, zone: tzinfo, finals: Mapping[int, str] | None = None
 ) -> list[AuditRow]:
-    """The rows; finals maps a decision's id to its status, for the events that carry
-    `detail__decision` (queued ones)."""
+    """The rows; finals maps a decision's id to its status, said on its queued event (one
+    with `detail__decision`)."""
     finals = finals or {}
-    return [
-        audit_row(e, zone=zone, final_status=finals.get(getattr(e, "detail__decision", None)))
-        for e in events
-    ]
+
+    def final(event: Any) -> str | None:
+        if not event.action.endswith("_queued"):
+            return None
+        return finals.get(getattr(event, "detail__decision", None))
+
+    return [audit_row(e, zone=zone, final_status=final(e)) for e in events]

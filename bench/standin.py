@@ -56,6 +56,7 @@ def build_pages(count: int, page_size: int, changed: float = 0.0) -> list[bytes]
 
 
 def serve(pages: list[bytes], port: int) -> None:
+    path = f"/Advertisers/{SID}/TrackingValueRequests"
     expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -67,8 +68,10 @@ def serve(pages: list[bytes], port: int) -> None:
         def do_GET(self) -> None:
             if self.headers.get("Authorization") != expected:
                 return self._send(401, b'{"Status": "ERROR", "Message": "Unauthorized"}')
-            number = int(parse_qs(urlsplit(self.path).query).get("Page", ["1"])[0])
-            if not 1 <= number <= len(pages):
+            url = urlsplit(self.path)
+            number = int(parse_qs(url.query).get("Page", ["1"])[0])
+            # Only the list: the account's other endpoints (read after a full sync) are absent.
+            if url.path != path or not 1 <= number <= len(pages):
                 return self._send(404, b'{"Status": "ERROR", "Message": "Not Found"}')
             self._send(200, pages[number - 1])
 

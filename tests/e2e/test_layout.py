@@ -45,6 +45,16 @@ def test_a_phone_shows_one_card_per_request_and_never_scrolls_sideways(sign_in, 
         assert page.evaluate(NO_SIDEWAYS_SCROLL), name
 
 
+def test_the_list_never_scrolls_sideways_from_desktop_down_to_the_cards(sign_in, live_server):
+    page = sign_in("alice", width=1400)
+    for width in (1400, 1280, 1024, 901, 900, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/?state=NEW")
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), width
+        if width == 1024:
+            shot(page, "list-1024")
+
+
 @pytest.mark.parametrize("who", ["alice", "ada"])  # the admin's bar is the longest
 def test_the_top_bar_stays_on_one_line_at_1400_px(sign_in, who):
     page = sign_in(who, width=1400)

@@ -42,14 +42,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Installs, migrates, seeds the sandbox, creates demo users, starts the task worker and serves.
+# Installs, migrates, seeds the sandbox, creates demo users, starts the task worker and serves
+# on http://$(HOST):$(PORT) (make run PORT=8001 HOST=0.0.0.0). Stopping it (Ctrl-C, or the
+# server ending) stops the worker it started, and nothing else.
 run: $(STAMP)
+	@$(PY) -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("$(HOST)", $(PORT)))' 2>/dev/null \
+	  || { echo "port $(PORT) is in use: make run PORT=$$(( $(PORT) + 1 ))" >&2; exit 1; }
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_sandbox --if-empty
 	$(PY) manage.py create_demo_users
 	$(PY) manage.py sync_requests --quiet || true
-	@trap 'kill 0' EXIT; \
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py db_worker --interval 0.5 & \
+	@DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py db_worker --interval 0.5 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: $(STAMP)

@@ -6,6 +6,7 @@ The helpers below fail loudly on a value they cannot read instead of guessing.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -154,6 +155,12 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 # database, so either is correct. Sessions are read from the cache only when it is shared: a
 # per-process cache would keep a signed-out session alive in the other processes.
 REDIS_URL = env("REDIS_URL")
+if REDIS_URL and importlib.util.find_spec("redis") is None:
+    # Otherwise `check` passes and the first page that touches the cache fails.
+    raise ImproperlyConfigured(
+        "REDIS_URL is set but the redis package is not installed: run "
+        "`.venv/bin/pip install -e '.[redis]'`, or unset REDIS_URL to use a per-process cache."
+    )
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -31,6 +31,7 @@ AUDIT_ACTIONS = (
     "assign",
     "comment",
     "sync",
+    "sandbox_reset",
     "sign_in",
     "sign_in_failed",
     "sign_out",

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from requests_app import roles
 
@@ -30,29 +31,36 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         roles.ensure_roles()
         username = options["username"]
-        user, created = User.objects.get_or_create(username=username)
-        if created or options["password_env"]:
+        existing = User.objects.filter(username=username).first()
+        password = None
+        if existing is None or options["password_env"]:
+            # Everything is checked before anything is written: a failure leaves no half-user.
             password = self._password(options["password_env"])
+            probe = existing or User(username=username, email=options["email"])
             try:
-                validate_password(password, user)
+                validate_password(password, probe)
             except ValidationError as error:
-                if created:
-                    user.delete()
                 raise CommandError(" ".join(error.messages)) from None
-            user.set_password(password)
-        if options["email"]:
-            user.email = options["email"]
-        user.is_staff = options["role"] == roles.ADMIN
-        user.save()
-        user.groups.set([Group.objects.get(name=options["role"])])
-        verb = "Created" if created else "Updated"
+        with transaction.atomic():
+            user = existing or User(username=username)
+            if password is not None:
+                user.set_password(password)
+            if options["email"]:
+                user.email = options["email"]
+            user.is_staff = options["role"] == roles.ADMIN
+            user.save()
+            user.groups.set([Group.objects.get(name=options["role"])])
+        verb = "Updated" if existing else "Created"
         self.stdout.write(self.style.SUCCESS(f"{verb} {username} as {options['role']}."))
 
     def _password(self, variable: str | None) -> str:
         if variable:
             value = os.environ.get(variable, "")
             if not value:
-                raise CommandError(f"Environment variable {variable} is empty.")
+                raise CommandError(
+                    f"Environment variable {variable} is not set (or empty); nothing was "
+                    f"created. Set it first, e.g. read -s {variable} && export {variable}."
+                )
             return value
         first = getpass.getpass("Password: ")
         if first != getpass.getpass("Password (again): "):

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--open-only", action="store_true", help="Only requests in state NEW (fast)."
         )
-        parser.add_argument("--quiet", action="store_true", help="Print only the summary.")
+        parser.add_argument(
+            "--quiet", action="store_true", help="Print nothing unless the sync fails."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         account = options["account"] or impact.default_account_sid()
@@ -33,7 +35,8 @@ class Command(BaseCommand):
                     f"{run.unchanged} unchanged"
                 )
 
-        self.stdout.write(f"{kind.label} sync of {account}…")
+        if not quiet:
+            self.stdout.write(f"{kind.label} sync of {account}…")
         try:
             run = sync.run_sync(account, kind, progress=progress)
         except sync.SyncAlreadyRunning as error:
@@ -49,4 +52,5 @@ class Command(BaseCommand):
         )
         if run.status == SyncRun.Status.FAILED:
             raise CommandError(f"Sync failed after {summary}: {run.error}")
-        self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))
+        if not quiet:
+            self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))

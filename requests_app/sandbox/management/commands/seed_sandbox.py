@@ -16,7 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=600, help="How many requests (600).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (1).")
         parser.add_argument(
-            "--reset", action="store_true", help="Delete the sandbox's requests first."
+            "--reset",
+            action="store_true",
+            help="Delete the sandbox's requests first, and the dashboard's cached copies with "
+            "their claims, comments and decisions (the audit trail is kept and marks the reset).",
         )
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing if it has requests."
@@ -34,6 +37,20 @@ class Command(BaseCommand):
             )
             return
         total = seeding.seed(account, count=count, seed=seed, reset=reset)
+        if reset and account != settings.IMPACT_ACCOUNT_SID:
+            from requests_app import sandbox_reset
+
+            gone = sandbox_reset.forget_account(
+                account, reason=f"seed_sandbox --reset --count {count} --seed {seed}"
+            )
+            if not quiet:
+                self.stdout.write(
+                    f"Dashboard cache of {account} reset: {gone['requests']} cached requests, "
+                    f"{gone['decisions']} decisions and their comments and claims deleted; it "
+                    "syncs afresh. The audit trail is append-only and keeps its "
+                    f"{gone['earlier_audit_events']} earlier events (they name requests of the "
+                    "previous seeding); a 'sandbox reset' event marks the cut."
+                )
         if not quiet:
             self.stdout.write(
                 self.style.SUCCESS(f"Sandbox now holds {total} requests for {account}.")

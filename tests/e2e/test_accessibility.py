@@ -157,3 +157,45 @@ def test_admin_pages_the_refusal_and_the_login_have_no_axe_violations(
     finally:
         context.close()
     assert failures == {}
+
+
+FOCUS_RING = """() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => v / 255)
+      .map((v) => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  // What the ring sits on (it is drawn outside the element): the nearest painted background.
+  let under = el.parentElement, bg = [255, 255, 255];
+  while (under) {
+    const c = rgb(getComputedStyle(under).backgroundColor);
+    if (c.length === 3 || c[3] > 0) { bg = c.slice(0, 3); break; }
+    under = under.parentElement;
+  }
+  const ring = rgb(style.outlineColor).slice(0, 3);
+  const [hi, lo] = [lum(ring), lum(bg)].sort((a, b) => b - a);
+  return {what: el.outerHTML.slice(0, 80), style: style.outlineStyle,
+          width: parseFloat(style.outlineWidth), ratio: (hi + 0.05) / (lo + 0.05)};
+}"""
+
+
+@pytest.mark.parametrize("where", ["list", "detail"])
+def test_the_focus_ring_is_at_least_3_to_1_on_what_it_sits_on(sign_in, live_server, where):
+    page = sign_in("alice")
+    if where == "detail":
+        page.goto(
+            f"{live_server.url}/r/{first_id(state='NEW', request_type='PROMOCODE_TRACKING')}/"
+        )
+    page.wait_for_load_state("networkidle")
+    weak = []
+    for _ in range(45):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.body"):
+            break  # past the last field: the browser's own controls are next
+        ring = page.evaluate(FOCUS_RING)
+        if ring["style"] == "none" or ring["width"] < 2 or ring["ratio"] < 3:
+            weak.append(ring)
+    assert weak == []

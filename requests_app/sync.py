@@ -301,8 +301,7 @@ def execute(
     """Walk impact.com's pages for a begun run, writing each as it arrives."""
     try:
         with Lease(run):
-            client = client or impact.get_client(run.account_sid)
-            _walk(run, client, progress, sleep)
+            _walk(run, client or impact.get_client(run.account_sid), progress, sleep)
     except impact.ImpactError as error:
         return _finish(run, SyncRun.Status.FAILED, error.message)
     except IncompleteWalk as error:
@@ -311,13 +310,7 @@ def execute(
         logger.exception("Sync %s of %s failed", run.pk, run.account_sid)
         _finish(run, SyncRun.Status.FAILED, f"Unexpected error: {type(error).__name__}")
         raise
-    run = _finish(run, SyncRun.Status.SUCCEEDED)
-    if run.kind == SyncRun.Kind.FULL:
-        from requests_app import tracking_values  # it imports this module
-
-        # URLs, numbers and codes change rarely: read daily, and only while budget is left.
-        tracking_values.refresh(run.account_sid, client=client)
-    return run
+    return _finish(run, SyncRun.Status.SUCCEEDED)
 
 
 class IncompleteWalk(Exception):

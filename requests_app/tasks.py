@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from requests_app import sync
+from requests_app import sync, tracking_values
 
 
 @task()
@@ -13,6 +13,7 @@ def run_sync_task(run_id: int) -> dict[str, int | str] | None:
     run = sync.execute_by_id(run_id)
     if run is None:
         return None
+    tracking_values.after_sync(run)
     return {"status": run.status, "created": run.created, "updated": run.updated, "gone": run.gone}
 
 

@@ -2,9 +2,10 @@
 the lookups the approve forms make in them.
 
 - They change rarely, so they are read every TVR_TRACKING_VALUES_HOURS (24), after a
-  successful full sync, and only while the hourly budget is above TVR_SYNC_BUDGET_FLOOR: a
-  refresh costs one call for CompanyInformation (which also names the account and proves the
-  credentials) plus one per page of each list, 4 calls for most accounts.
+  successful full sync (`after_sync`, called by the sync task and `sync_requests`), and only
+  while the hourly budget is above TVR_SYNC_BUDGET_FLOOR: a refresh costs one call for
+  CompanyInformation (which also names the account and proves the credentials) plus one per
+  page of each list, 4 calls for most accounts.
 - A list is replaced only once every page of it was read; a value impact.com stopped listing
   is marked gone, never deleted. A failure keeps what was cached and is retried next time.
 - This module is the only writer of `TrackingValue`; views read the ORM only.
@@ -23,7 +24,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from requests_app import impact, patterns
-from requests_app.models import Account, TrackingValue
+from requests_app.models import Account, SyncRun, TrackingValue
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,14 @@ def refresh(
     if not result.error:
         Account.objects.filter(sid=account_sid).update(tracking_values_synced_at=now)
     return result
+
+
+def after_sync(run: SyncRun) -> Refresh | None:
+    """After a sync (the task worker and `sync_requests` call this): a successful full sync is
+    when the tracking values are read, if due and the budget allows."""
+    if run.kind != SyncRun.Kind.FULL or run.status != SyncRun.Status.SUCCEEDED:
+        return None
+    return refresh(run.account_sid)
 
 
 def _note_rate_limit(account_sid: str, rate: impact.RateLimit | None) -> None:

@@ -47,13 +47,32 @@ def test_it_is_not_read_again_until_due_nor_while_the_budget_is_low(seeded, sett
 
 
 def test_a_full_sync_reads_them_once_a_day_and_an_open_sync_never(seeded):
-    sync.run_sync(seeded, "open")
+    from requests_app import tasks
+
+    tasks.run_sync_task.call(sync.begin(seeded, "open").pk)
     assert not TrackingValue.objects.exists()
-    sync.run_sync(seeded, "full")
-    count = TrackingValue.objects.count()
-    assert count > 0
-    sync.run_sync(seeded, "full")
-    assert TrackingValue.objects.count() == count
+    tasks.run_sync_task.call(sync.begin(seeded, "full").pk)
+    synced = Account.objects.get(sid=seeded).tracking_values_synced_at
+    assert synced is not None and TrackingValue.objects.exists()
+    tasks.run_sync_task.call(sync.begin(seeded, "full").pk)
+    assert Account.objects.get(sid=seeded).tracking_values_synced_at == synced
+
+
+def test_the_sync_command_reads_them_too_and_says_when_it_could_not(seeded, monkeypatch, capsys):
+    from django.core.management import call_command
+
+    call_command("sync_requests", "--quiet")
+    assert TrackingValue.objects.filter(kind="phone").exists()
+    Account.objects.filter(sid=seeded).update(tracking_values_synced_at=None)
+
+    def unavailable(self, **_):
+        raise impact.Unavailable("impact.com could not be reached.")
+
+    monkeypatch.setattr(impact.ImpactClient, "company_information", unavailable)
+    call_command("sync_requests", "--quiet")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "were not read: impact.com could not be reached." in captured.err
 
 
 def test_a_value_impact_com_stopped_listing_is_marked_gone_not_deleted(sandbox_sid):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app import impact, sync
+from requests_app import impact, sync, tracking_values
 from requests_app.models import SyncRun
 
 
@@ -52,5 +52,11 @@ class Command(BaseCommand):
         )
         if run.status == SyncRun.Status.FAILED:
             raise CommandError(f"Sync failed after {summary}: {run.error}")
+        values = tracking_values.after_sync(run)
+        if values is not None and values.error:
+            # The requests are synced; the pickers keep yesterday's lists.
+            self.stderr.write(
+                f"The account's URLs, numbers and codes were not read: {values.error}"
+            )
         if not quiet:
             self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))

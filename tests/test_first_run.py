@@ -96,6 +96,12 @@ def test_make_run_with_its_port_taken_says_which_port_to_use():
     assert "migrate" not in result.stdout  # stopped before doing anything
 
 
+def test_make_run_stops_only_the_worker_it_started():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "kill 0" not in makefile  # that killed the calling shell too
+    assert "trap 'kill $$worker" in makefile
+
+
 @pytest.mark.django_db
 def test_create_user_with_the_password_variable_unset_creates_nothing(monkeypatch):
     monkeypatch.delenv("NEW_PASSWORD", raising=False)

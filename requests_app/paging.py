@@ -71,19 +71,20 @@ def _order(column: str, descending: bool) -> list[Any]:
     return [F(column).asc(nulls_last=True), F("pk").asc()]
 
 
-def _beyond(column: str, value: Any, pk: int, *, larger: bool) -> Q:
-    """Rows after (value, pk) in ascending order (larger) or before it (not larger)."""
+def _beyond(column: str, value: Any, pk: int, *, larger: bool) -> tuple[Q | None, Q | None]:
+    """Rows after (value, pk) in ascending order (larger) or before it (not larger), as two
+    parts an index can range over: (the rows with a value, the rows without). Written as one
+    OR, the database could only filter it: the All tab's middle page read 50,000 index entries
+    (555 ms at 100,000 requests); `column >= value` in front makes it a range scan."""
     if value is None:  # NULL is the largest value
         if larger:
-            return Q(**{f"{column}__isnull": True, "pk__gt": pk})
-        return Q(**{f"{column}__isnull": False}) | Q(**{f"{column}__isnull": True, "pk__lt": pk})
+            return None, Q(**{f"{column}__isnull": True, "pk__gt": pk})
+        return Q(**{f"{column}__isnull": False}), Q(**{f"{column}__isnull": True, "pk__lt": pk})
     if larger:
-        return (
-            Q(**{f"{column}__gt": value})
-            | Q(**{column: value, "pk__gt": pk})
-            | Q(**{f"{column}__isnull": True})
-        )
-    return Q(**{f"{column}__lt": value}) | Q(**{column: value, "pk__lt": pk})
+        ties = Q(**{f"{column}__gt": value}) | Q(pk__gt=pk)
+        return Q(**{f"{column}__gte": value}) & ties, Q(**{f"{column}__isnull": True})
+    ties = Q(**{f"{column}__lt": value}) | Q(pk__lt=pk)
+    return Q(**{f"{column}__lte": value}) & ties, None
 
 
 def keyset_page(
@@ -99,13 +100,21 @@ def keyset_page(
     field = rows.model._meta.get_field(column)
     cursor = _decode(before, field) if before else _decode(after, field) if after else None
     going_back = bool(before) and cursor is not None
-    if cursor is not None:
+    ordered = rows.order_by(*_order(column, descending != going_back))
+    if cursor is None:
+        found = list(ordered[: size + 1])
+    else:
         value, pk = cursor
         # Forward in a descending list means towards smaller values, and vice versa.
         larger = descending == going_back
-        rows = rows.filter(_beyond(column, value, pk, larger=larger))
-    ordered = rows.order_by(*_order(column, descending != going_back))
-    found = list(ordered[: size + 1])
+        with_value, without = _beyond(column, value, pk, larger=larger)
+        # Ascending, NULLs come last; descending, first. The second part is read only when
+        # the first ends within this page.
+        parts = [with_value, without] if larger else [without, with_value]
+        found = []
+        for part in parts:
+            if part is not None and len(found) <= size:
+                found += ordered.filter(part)[: size + 1 - len(found)]
     more = len(found) > size
     found = found[:size]
     if going_back:

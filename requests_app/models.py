@@ -201,7 +201,17 @@ class TrackingValueRequest(models.Model):
                 fields=["account_sid", "media_partner_id", "-date_placed"],
                 name="tvr_partner_placed",
             ),
-            models.Index(fields=["account_sid", "deal_id"], name="tvr_deal"),
+            # The All tab with a partner or a deal, in the list's default order: the first page
+            # reads 51 index entries. Through tvr_needed it threw away the other partners' and
+            # deals' rows, about 2,500 for a partner or deal on 2% of requests (13-18 ms of
+            # SQL). tvr_deal_needed also serves what tvr_deal (account, deal) did.
+            models.Index(
+                fields=["account_sid", "media_partner_id", "date_needed", "id"],
+                name="tvr_partner_needed",
+            ),
+            models.Index(
+                fields=["account_sid", "deal_id", "date_needed", "id"], name="tvr_deal_needed"
+            ),
             models.Index(fields=["account_sid", "campaign_name"], name="tvr_campaign_name"),
             models.Index(fields=["account_sid", "media_partner_name"], name="tvr_partner_name"),
             # Someone's queue ("mine"), in the list's default order: SQLite otherwise walked

@@ -699,6 +699,29 @@ class CompanyInformation:
         )
 
 
+_BIGINT_MAX = 2**63 - 1
+
+
+def _bigint(value: Any) -> int | None:
+    number = _int(value)
+    return number if number is not None and -_BIGINT_MAX <= number <= _BIGINT_MAX else None
+
+
+def _cleaned(value: Any, redactor: Redactor) -> Any:
+    """A decoded answer's strings as a page and PostgreSQL may hold them: the credentials cut
+    out (JSON's \\u escapes hid them from the cut made on the bytes), no NUL characters, no
+    lone surrogates."""
+    if isinstance(value, str):
+        if not value.isascii():
+            value = value.encode("utf-8", "replace").decode()
+        return redactor.text(value.replace("\x00", ""))
+    if isinstance(value, Mapping):
+        return {key: _cleaned(item, redactor) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(item, redactor) for item in value]
+    return value
+
+
 # The account's tracking values: (resource path, array key) per kind.
 TRACKING_VALUE_RESOURCES = {
     "url": ("UniqueUrls", "UniqueUrls"),
@@ -732,19 +755,19 @@ class TrackingValue:
         """The value, or None for a record without an id (nothing to pick or send)."""
         g = raw.get
         item_id = _int(g("Id"))
-        if item_id is None or item_id < 1:
+        if item_id is None or not 1 <= item_id <= _BIGINT_MAX:  # past 64 bits: not impact's
             return None
         common = {
             "kind": kind,
             "id": str(item_id),
             "state": _text(g("State")).strip().upper(),
-            "campaign_id": _int(g("CampaignId")),
+            "campaign_id": _bigint(g("CampaignId")),
             "campaign_name": _text(g("CampaignName")).strip(),
         }
         if kind == "url":
             return cls(
                 value=_text(g("Url")).strip(),
-                partner_id=_int(g("MediaPartnerId")),
+                partner_id=_bigint(g("MediaPartnerId")),
                 partner_name=_text(g("MediaPartnerName")).strip(),
                 detail=_text(g("LandingPage")).strip(),
                 **common,
@@ -752,14 +775,14 @@ class TrackingValue:
         if kind == "phone":
             return cls(
                 value=_text(g("Number") or g("InternationalNumber")).strip(),
-                partner_id=_int(g("MediaPartnerId")),
+                partner_id=_bigint(g("MediaPartnerId")),
                 partner_name=_text(g("MediaPartnerName")).strip(),
                 detail=_text(g("Country")).strip(),
                 **common,
             )
         return cls(
             value=_text(g("Code")).strip(),
-            partner_id=_int(g("AssignedPartnerId")),
+            partner_id=_bigint(g("AssignedPartnerId")),
             partner_name=_text(g("AssignedPartnerName")).strip(),
             match_mode=_text(g("Type") or g("MatchMode")).strip().upper(),
             credit_policy=_text(g("CreditPolicy")).strip().upper(),
@@ -958,7 +981,7 @@ class ImpactClient:
         """Who the account is; also the cheapest proof that the SID and token work."""
         path = f"/Advertisers/{self.account_sid}/CompanyInformation"
         body = self._read("GET", path, deadline=deadline)
-        return CompanyInformation.parse(body)
+        return CompanyInformation.parse(_cleaned(body, self.redactor))
 
     def list_tracking_values(self, kind: str) -> Iterator[TrackingValue]:
         """Every unique URL ("url"), phone number ("phone") or promo code ("code") of the
@@ -971,7 +994,7 @@ class ImpactClient:
             body = self._read("GET", url, params=query)
             if not isinstance(body, Mapping) or not isinstance(body.get(key), list):
                 raise Unavailable(f"impact.com's {resource} answer has no {key} array.")
-            for raw in _records(body[key]):
+            for raw in _records(_cleaned(body[key], self.redactor)):
                 value = TrackingValue.parse(kind, raw)
                 if value is not None:
                     yield value
@@ -1134,6 +1157,9 @@ class ImpactClient:
                     f"impact.com answered {status} with a body that is not JSON.", status
                 ) from None
         message, errors = _error_message(content)
+        # Decoded, a JSON-escaped echo of the credentials is whole again: cut it out too.
+        message = self.redactor.text(message)
+        errors = tuple(FieldError(e.field, self.redactor.text(e.message)) for e in errors)
         if status == 429:
             retry_after = _retry_after(response.headers.get("Retry-After"))
             wait = f" Try again in {retry_after:g} seconds." if retry_after is not None else ""

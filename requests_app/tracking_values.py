@@ -194,7 +194,8 @@ def codes_held_elsewhere(
         codes = codes.exclude(partner_id=partner_id)
     fields = ("value", "match_mode", "partner_id", "partner_name")
     if mode != "RE":
-        found = codes.alias(code=Upper("value")).filter(code=code.upper())
+        # Both sides upper-cased by the database: Python maps ß to SS, PostgreSQL keeps it.
+        found = codes.alias(code=Upper("value")).filter(code=Upper(Value(code)))
         return [Holder(*row) for row in found.values_list(*fields)[:limit]]
     if patterns.compile_error(code):
         return []

@@ -14,6 +14,10 @@ every call as impact.com would, and misbehaves on demand, once per queued fault:
 
 Listing can also be made hostile: `next_page_override` replaces `@nextpageuri` (an absolute
 URL to another host, say) and `total_override` replaces `@total`.
+
+The account's other resources (`CompanyInformation`, `UniqueUrls`, `PhoneNumbers`,
+`PromoCodes`) answer what a test puts in `account[name]`: a list of answers served one per call
+(the last one again after that), each a JSON-able value, raw bytes, or `(status, body)`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ class ImpactServer:
         self.queued: list[tuple[str, str]] = []
         self.next_page_override: str | None = None
         self.total_override: str | None = None
+        self.account: dict[str, list[Any]] = {}
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.httpd.daemon_threads = True
@@ -109,6 +114,9 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
             expected = base64.b64encode(f"{server.account_sid}:{server.auth_token}".encode())
             if self.headers.get("Authorization", "") != "Basic " + expected.decode():
                 return self._answer(method, 401, {"Status": "ERROR", "Message": "Unauthorized"})
+            resource = parts.path.removeprefix(f"/Advertisers/{server.account_sid}/")
+            if resource in server.account:
+                return self._account(method, resource, fault)
             prefix = f"/Advertisers/{server.account_sid}/TrackingValueRequests"
             if not parts.path.startswith(prefix):
                 return self._answer(method, 404, {"Status": "ERROR", "Message": "Not Found"})
@@ -187,9 +195,20 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
             }
             self._answer("GET", 200, envelope)
 
-        def _answer(self, method: str, status: int, body: dict | bytes) -> None:
+        def _account(self, method: str, resource: str, fault: str) -> None:
+            if fault == "hang":
+                return self._hang(method)
+            with server.lock:
+                answers = server.account[resource]
+                answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            status, body = answer if isinstance(answer, tuple) else (200, answer)
+            if not isinstance(body, bytes):
+                body = json.dumps(body).encode()
+            self._answer(method, status, body, kind="application/json")
+
+        def _answer(self, method: str, status: int, body: dict | bytes, kind: str = "") -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            kind = "text/html" if isinstance(body, bytes) else "application/json"
+            kind = kind or ("text/html" if isinstance(body, bytes) else "application/json")
             server.journal.append((method, self.path, status))
             self.send_response(status)
             self.send_header("Content-Type", kind)

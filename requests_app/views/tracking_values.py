@@ -27,12 +27,15 @@ def picker_options(request: HttpRequest, kind: str) -> HttpResponse:
     form = PickerSearchForm(request.GET)
     form.is_valid()
     query = form.cleaned_data.get("q", "") if "q" not in form.errors else ""
+    # A search it cannot run says why, rather than listing every value as if it had matched.
+    error = form.errors["q"][0] if "q" in form.errors else ""
     target = form.cleaned_data.get("target") or f"id_{pickers.FIELDS[kind]}"
     response = TemplateResponse(
         request,
         "requests_app/widgets/tracking_value_options.html",
         {
-            "options": pickers.options(account_sid(request), kind, query),
+            "options": [] if error else pickers.options(account_sid(request), kind, query),
+            "search_error": error,
             "target": target,
             "noun": pickers.NOUNS[kind],
             "query": query,

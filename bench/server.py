@@ -40,7 +40,7 @@ CASES = (
     "audit",
 )
 CLIENTS = (1, 4)
-REQUESTS = 100  # per case and number of clients
+REQUESTS = 30  # per case and number of clients
 
 
 @contextmanager

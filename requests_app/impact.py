@@ -685,21 +685,26 @@ class CompanyInformation:
 
     @classmethod
     def parse(cls, raw: Any) -> CompanyInformation:
-        if not isinstance(raw, Mapping) or not _text(raw.get("CompanyName")).strip():
+        if not isinstance(raw, Mapping) or not _scalar(raw.get("CompanyName")).strip():
             raise Unavailable("impact.com's company information has no CompanyName.")
         g = raw.get
         return cls(
-            company_name=_text(g("CompanyName")).strip()[:200],
-            website=_text(g("Website")).strip(),
-            timezone=_text(g("Timezone") or g("TimeZone")).strip(),
-            currency=_text(g("Currency")).strip().upper(),
-            primary_phone_number=_text(g("PrimaryPhoneNumber")).strip(),
-            organization_type=_text(g("OrganizationType")).strip(),
-            uri=_text(g("Uri")).strip(),
+            company_name=_scalar(g("CompanyName")).strip()[:200],
+            website=_scalar(g("Website")).strip(),
+            timezone=_scalar(g("Timezone") or g("TimeZone")).strip(),
+            currency=_scalar(g("Currency")).strip().upper(),
+            primary_phone_number=_scalar(g("PrimaryPhoneNumber")).strip(),
+            organization_type=_scalar(g("OrganizationType")).strip(),
+            uri=_scalar(g("Uri")).strip(),
         )
 
 
 _BIGINT_MAX = 2**63 - 1
+
+
+def _scalar(value: Any) -> str:
+    """A text field's value; a list or an object where text belongs is garbage, not a name."""
+    return "" if isinstance(value, Mapping | list) else _text(value)
 
 
 def _bigint(value: Any) -> int | None:
@@ -760,32 +765,32 @@ class TrackingValue:
         common = {
             "kind": kind,
             "id": str(item_id),
-            "state": _text(g("State")).strip().upper(),
+            "state": _scalar(g("State")).strip().upper(),
             "campaign_id": _bigint(g("CampaignId")),
-            "campaign_name": _text(g("CampaignName")).strip(),
+            "campaign_name": _scalar(g("CampaignName")).strip(),
         }
         if kind == "url":
             return cls(
-                value=_text(g("Url")).strip(),
+                value=_scalar(g("Url")).strip(),
                 partner_id=_bigint(g("MediaPartnerId")),
-                partner_name=_text(g("MediaPartnerName")).strip(),
-                detail=_text(g("LandingPage")).strip(),
+                partner_name=_scalar(g("MediaPartnerName")).strip(),
+                detail=_scalar(g("LandingPage")).strip(),
                 **common,
             )
         if kind == "phone":
             return cls(
-                value=_text(g("Number") or g("InternationalNumber")).strip(),
+                value=_scalar(g("Number") or g("InternationalNumber")).strip(),
                 partner_id=_bigint(g("MediaPartnerId")),
-                partner_name=_text(g("MediaPartnerName")).strip(),
-                detail=_text(g("Country")).strip(),
+                partner_name=_scalar(g("MediaPartnerName")).strip(),
+                detail=_scalar(g("Country")).strip(),
                 **common,
             )
         return cls(
-            value=_text(g("Code")).strip(),
+            value=_scalar(g("Code")).strip(),
             partner_id=_bigint(g("AssignedPartnerId")),
-            partner_name=_text(g("AssignedPartnerName")).strip(),
-            match_mode=_text(g("Type") or g("MatchMode")).strip().upper(),
-            credit_policy=_text(g("CreditPolicy")).strip().upper(),
+            partner_name=_scalar(g("AssignedPartnerName")).strip(),
+            match_mode=_scalar(g("Type") or g("MatchMode")).strip().upper(),
+            credit_policy=_scalar(g("CreditPolicy")).strip().upper(),
             **common,
         )
 

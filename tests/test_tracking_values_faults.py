@@ -108,6 +108,21 @@ def test_a_nul_in_the_company_name_does_not_stop_the_refresh(server):
     assert Account.objects.get(sid=SID).name == "Acme Co."
 
 
+def test_a_company_name_that_is_not_text_is_refused_and_the_old_name_kept(server):
+    assert refresh().error == ""
+    server.account["CompanyInformation"] = [{"CompanyName": {"Name": "x"}}]
+    assert "no CompanyName" in refresh().error
+    assert Account.objects.get(sid=SID).name == "Faulty Outdoor Co."
+
+
+def test_a_listed_value_that_is_not_text_is_stored_empty_not_as_python_repr(server):
+    record = {"Id": "880008", "Url": ["https://a.example"], "MediaPartnerName": {"a": 1}}
+    server.account["UniqueUrls"] = [envelope("UniqueUrls", [record])]
+    assert refresh().error == ""
+    stored = TrackingValue.objects.get(impact_id="880008")
+    assert (stored.value, stored.partner_name) == ("", "")
+
+
 @pytest.mark.parametrize(
     "answer",
     [

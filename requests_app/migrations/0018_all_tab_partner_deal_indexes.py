@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0016_state_filter_indexes"),
+        ("requests_app", "0017_tracking_values"),
     ]
 
     operations = [

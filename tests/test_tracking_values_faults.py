@@ -259,3 +259,23 @@ def test_the_sandbox_lists_answer_hostile_paging_with_an_error_or_an_empty_page(
     for resource in ("UniqueUrls", "PhoneNumbers", "PromoCodes"):
         reply = api.handle("GET", f"/Advertisers/{sandbox_sid}/{resource}", query, headers, b"")
         assert reply.status in (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("username", "email"),
+    [("bad\x00name", ""), ("a" * 151, ""), ("alice smith!", ""), ("carol", "not an email")],
+    ids=["nul", "too-long", "characters", "email"],
+)
+def test_create_user_refuses_a_bad_username_or_email_with_a_message_and_writes_nothing(
+    monkeypatch, username, email
+):
+    from django.contrib.auth.models import User
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("NEW_PASSWORD", "a long enough passphrase 42")
+    with pytest.raises(CommandError, match=r"^(username|email): "):
+        call_command(
+            "create_user", username, "--role", "reviewer", "--password-env", "NEW_PASSWORD",
+            "--email", email,
+        )  # fmt: skip
+    assert not User.objects.exists()

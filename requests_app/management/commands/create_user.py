@@ -31,6 +31,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         roles.ensure_roles()
         username = options["username"]
+        for name in ("username", "email"):  # NUL, 151 characters, "not an email"
+            try:
+                User._meta.get_field(name).clean(options[name], None)
+            except ValidationError as error:
+                raise CommandError(f"{name}: {' '.join(error.messages)}") from None
         existing = User.objects.filter(username=username).first()
         password = None
         if existing is None or options["password_env"]:

@@ -279,3 +279,17 @@ def test_create_user_refuses_a_bad_username_or_email_with_a_message_and_writes_n
             "--email", email,
         )  # fmt: skip
     assert not User.objects.exists()
+
+
+def test_the_token_json_escaped_in_a_failed_syncs_error_reaches_no_audit_event(server, alice):
+    import json
+
+    from requests_app import sync
+    from requests_app.models import AuditEvent, SyncRun
+
+    message = b'{"Message": "Bad token ' + escaped(TOKEN) + b'"}'
+    server.account["TrackingValueRequests"] = [(400, message)]
+    run = sync.run_sync(SID, "full", user=alice)
+    assert run.status == SyncRun.Status.FAILED and "Bad token [hidden]" in run.error
+    events = list(AuditEvent.objects.values("response_message", "detail", "sent"))
+    assert events and TOKEN not in json.dumps(events)

@@ -727,6 +727,9 @@ def _cleaned(value: Any, redactor: Redactor) -> Any:
     return value
 
 
+# Pages of one tracking-value list at most (a million values at the default page size).
+MAX_TRACKING_VALUE_PAGES = 1000
+
 # The account's tracking values: (resource path, array key) per kind.
 TRACKING_VALUE_RESOURCES = {
     "url": ("UniqueUrls", "UniqueUrls"),
@@ -996,6 +999,12 @@ class ImpactClient:
         query: dict[str, Any] | None = {"Page": 1, "PageSize": self.page_size}
         seen: set[str] = set()
         while True:
+            if len(seen) >= MAX_TRACKING_VALUE_PAGES:
+                # A server that always links one more page would spend the budget forever.
+                raise Unavailable(
+                    f"impact.com's {resource} kept linking a next page past "
+                    f"{MAX_TRACKING_VALUE_PAGES} pages; the list was not read."
+                )
             body = self._read("GET", url, params=query)
             if not isinstance(body, Mapping) or not isinstance(body.get(key), list):
                 raise Unavailable(f"impact.com's {resource} answer has no {key} array.")

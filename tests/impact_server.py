@@ -17,7 +17,8 @@ URL to another host, say) and `total_override` replaces `@total`.
 
 The account's other resources (`CompanyInformation`, `UniqueUrls`, `PhoneNumbers`,
 `PromoCodes`) answer what a test puts in `account[name]`: a list of answers served one per call
-(the last one again after that), each a JSON-able value, raw bytes, or `(status, body)`.
+(the last one again after that), each a JSON-able value, raw bytes, or `(status, body)`, or a
+function of the query string that returns one.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
                 return self._answer(method, 401, {"Status": "ERROR", "Message": "Unauthorized"})
             resource = parts.path.removeprefix(f"/Advertisers/{server.account_sid}/")
             if resource in server.account:
-                return self._account(method, resource, fault)
+                return self._account(method, resource, fault, parts.query)
             prefix = f"/Advertisers/{server.account_sid}/TrackingValueRequests"
             if not parts.path.startswith(prefix):
                 return self._answer(method, 404, {"Status": "ERROR", "Message": "Not Found"})
@@ -195,12 +196,14 @@ def _handler_for(server: ImpactServer) -> type[BaseHTTPRequestHandler]:
             }
             self._answer("GET", 200, envelope)
 
-        def _account(self, method: str, resource: str, fault: str) -> None:
+        def _account(self, method: str, resource: str, fault: str, query: str) -> None:
             if fault == "hang":
                 return self._hang(method)
             with server.lock:
                 answers = server.account[resource]
                 answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            if callable(answer):
+                answer = answer(query)
             status, body = answer if isinstance(answer, tuple) else (200, answer)
             if not isinstance(body, bytes):
                 body = json.dumps(body).encode()

@@ -293,3 +293,27 @@ def test_the_token_json_escaped_in_a_failed_syncs_error_reaches_no_audit_event(s
     assert run.status == SyncRun.Status.FAILED and "Bad token [hidden]" in run.error
     events = list(AuditEvent.objects.values("response_message", "detail", "sent"))
     assert events and TOKEN not in json.dumps(events)
+
+
+def test_a_list_that_always_links_one_more_page_stops_and_keeps_the_cached_list(
+    server, monkeypatch
+):
+    from urllib.parse import parse_qs
+
+    from requests_app import impact
+
+    assert refresh().error == ""
+    monkeypatch.setattr(impact, "MAX_TRACKING_VALUE_PAGES", 5, raising=False)
+    server.journal.clear()
+
+    def endless(query):
+        page = int((parse_qs(query).get("Page") or ["1"])[0])
+        path = f"/Advertisers/{SID}/UniqueUrls?Page={page + 1}" if page < 50 else ""  # "endless"
+        return envelope("UniqueUrls", [{"Id": str(900000 + page), "Url": "u"}], path)
+
+    server.account["UniqueUrls"] = [endless]
+    result = refresh()
+    assert "past 5 pages" in result.error
+    listed = [p for _, p, _ in server.journal if "UniqueUrls" in p]
+    assert len(listed) == 5
+    assert list(TrackingValue.objects.values_list("impact_id", "is_gone")) == [("880001", False)]

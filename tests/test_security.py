@@ -121,18 +121,23 @@ def test_partner_text_is_inert_on_every_page(client, admin, make_request):
         assert 'onerror="alert(5)' not in html, where
 
 
-@pytest.mark.django_db
-def test_every_url_needs_a_login_for_every_method(client, make_request):
-    from django.urls import get_resolver
-
-    tvr = make_request()
-    args = {
+def url_arguments(tvr) -> dict:
+    """A value for every argument the app's URLs take."""
+    return {
         "impact_id": tvr.impact_id,
         "decision_id": 1,
         "view_id": 1,
         "reason_id": 1,
         "kind": "url",
     }
+
+
+@pytest.mark.django_db
+def test_every_url_needs_a_login_for_every_method(client, make_request):
+    from django.urls import get_resolver
+
+    tvr = make_request()
+    args = url_arguments(tvr)
     patterns = get_resolver().url_patterns
     app = next(p for p in patterns if getattr(p, "app_name", None) == "requests")
     assert len(app.url_patterns) >= 18
@@ -152,13 +157,7 @@ def test_every_view_says_which_http_methods_it_answers(client, admin, make_reque
 
     tvr = make_request()
     client.force_login(admin)
-    args = {
-        "impact_id": tvr.impact_id,
-        "decision_id": 1,
-        "view_id": 1,
-        "reason_id": 1,
-        "kind": "url",
-    }
+    args = url_arguments(tvr)
     app = next(p for p in get_resolver().url_patterns if getattr(p, "app_name", None) == "requests")
     for pattern in app.url_patterns:
         names = pattern.pattern.regex.groupindex

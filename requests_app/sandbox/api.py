@@ -257,31 +257,11 @@ def _list(path: str, sid: str, params: Mapping[str, list[str]]) -> Reply:
     size = min(size, settings.IMPACT_SANDBOX_MAX_PAGE_SIZE)
 
     total = rows.count()
-    num_pages = math.ceil(total / size)
     start = (page - 1) * size
     items = list(rows.order_by("impact_id").values_list("payload", flat=True)[start : start + size])
-
-    def uri(number: int) -> str:
-        kept = [
-            (k, v) for k, values in params.items() if k not in ("Page", "PageSize") for v in values
-        ]
-        return f"{path}?{urlencode([*kept, ('PageSize', size), ('Page', number)])}"
-
-    envelope = {
-        "@page": str(page),
-        "@numpages": str(num_pages),
-        "@pagesize": str(size),
-        "@total": str(total),
-        "@start": str(start),
-        "@end": str(start + max(len(items) - 1, 0)),
-        "@uri": uri(page),
-        "@firstpageuri": uri(1),
-        "@previouspageuri": uri(page - 1) if page > 1 else "",
-        "@nextpageuri": uri(page + 1) if page < num_pages else "",
-        "@lastpageuri": uri(max(num_pages, 1)),
-        "TrackingValueRequests": items,
-    }
-    return _json(200, envelope)
+    return _envelope(
+        path, params, "TrackingValueRequests", items, page=page, size=size, total=total
+    )
 
 
 def _account_resource(method, path, sid, match, params) -> Reply:
@@ -322,9 +302,25 @@ def _page(path: str, params: Mapping[str, list[str]], key: str, records: list[An
     if problems:
         raise _Fail(400, "Validation Failed", problems)
     size = min(size, settings.IMPACT_SANDBOX_MAX_PAGE_SIZE)
-    total, start = len(records), (page - 1) * size
-    num_pages = math.ceil(total / size)
+    start = (page - 1) * size
     items = records[start : start + size]
+    return _envelope(path, params, key, items, page=page, size=size, total=len(records))
+
+
+def _envelope(
+    path: str,
+    params: Mapping[str, list[str]],
+    key: str,
+    items: list[Any],
+    *,
+    page: int,
+    size: int,
+    total: int,
+) -> Reply:
+    """Page `page` of a list of `total` (`items` under `key`), in impact.com's `@`-key envelope,
+    its page links keeping every other parameter of the query."""
+    num_pages = math.ceil(total / size)
+    start = (page - 1) * size
 
     def uri(number: int) -> str:
         kept = [(k, v) for k, vs in params.items() if k not in ("Page", "PageSize") for v in vs]

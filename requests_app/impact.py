@@ -1170,10 +1170,7 @@ class ImpactClient:
                 raise lost(
                     f"impact.com answered {status} with a body that is not JSON.", status
                 ) from None
-        message, errors = _error_message(content)
-        # Decoded, a JSON-escaped echo of the credentials is whole again: cut it out too.
-        message = self.redactor.text(message)
-        errors = tuple(FieldError(e.field, self.redactor.text(e.message)) for e in errors)
+        message, errors = _error_message(content, self.redactor)
         if status == 429:
             retry_after = _retry_after(response.headers.get("Retry-After"))
             wait = f" Try again in {retry_after:g} seconds." if retry_after is not None else ""
@@ -1247,7 +1244,7 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _error_message(content: bytes) -> tuple[str, tuple[FieldError, ...]]:
+def _error_message(content: bytes, redactor: Redactor) -> tuple[str, tuple[FieldError, ...]]:
     """impact.com's own Message and field Errors; nothing from a non-JSON error page.
 
     The credentials were already cut out of the body (`Redactor`), so a server that echoes
@@ -1259,11 +1256,16 @@ def _error_message(content: bytes) -> tuple[str, tuple[FieldError, ...]]:
         return "", ()
     if not isinstance(body, Mapping):
         return "", ()
+    # Decoded, a JSON-escaped echo of the credentials is whole again: cut it out before
+    # the message is cut short, which could leave a part of it.
     errors = tuple(
-        FieldError(field=_text(e.get("Field")), message=_text(e.get("Message")))
+        FieldError(
+            field=redactor.text(_text(e.get("Field"))),
+            message=redactor.text(_text(e.get("Message"))),
+        )
         for e in _records(body.get("Errors"))
     )
-    return _text(body.get("Message")).strip()[:500], errors
+    return redactor.text(_text(body.get("Message"))).strip()[:500], errors
 
 
 # --- configuration ----------------------------------------------------------------------------

@@ -281,6 +281,13 @@ def test_create_user_refuses_a_bad_username_or_email_with_a_message_and_writes_n
     assert not User.objects.exists()
 
 
+def test_a_long_error_message_is_not_cut_inside_an_escaped_token(server):
+    message = b'{"Message": "' + b"x" * 490 + escaped(TOKEN) + b'"}'
+    server.account["CompanyInformation"] = [(400, message)]
+    error = refresh().error
+    assert error.startswith("x" * 490) and TOKEN[:8] not in error
+
+
 def test_the_token_json_escaped_in_a_failed_syncs_error_reaches_no_audit_event(server, alice):
     import json
 

@@ -1027,9 +1027,11 @@ class ImpactClient:
         """The next-page link, if it stays on the configured base; else UnsafeNextPage."""
         base, target = urlsplit(self.base_url), urlsplit(urljoin(self.base_url + "/", link))
         if (target.scheme, target.hostname, target.port) != (base.scheme, base.hostname, base.port):
+            # The host as sent (hostname is lower-cased, which a token's cut would miss).
+            host = target.netloc.rpartition("@")[2] or "?"
             raise UnsafeNextPage(
                 f"impact.com's next-page link points to another server ({target.scheme}://"
-                f"{self.redactor.text(target.hostname or '?')}); it was not followed, so the "
+                f"{self.redactor.text(host)}); it was not followed, so the "
                 "sync stopped and nothing was marked gone."
             )
         return target.geturl()

@@ -281,6 +281,23 @@ def test_create_user_refuses_a_bad_username_or_email_with_a_message_and_writes_n
     assert not User.objects.exists()
 
 
+def test_the_token_escaped_in_a_next_page_host_is_hidden_whatever_its_case(settings):
+    token = "MixedCaseToken99"
+    server = ImpactServer(SID, token).start()
+    settings.IMPACT_AUTH_TOKEN, settings.IMPACT_ACCOUNT_SID = token, SID
+    settings.IMPACT_API_BASE_URL = server.url
+    link = b"http://" + escaped(token) + b".evil.example/UniqueUrls?Page=2"
+    server.account = {
+        "CompanyInformation": [{"CompanyName": "Co"}],
+        "UniqueUrls": [b'{"UniqueUrls": [], "@nextpageuri": "' + link + b'"}'],
+    }
+    try:
+        error = refresh().error
+    finally:
+        server.stop()
+    assert "another server" in error and token.lower() not in error.lower()
+
+
 def test_a_long_error_message_is_not_cut_inside_an_escaped_token(server):
     message = b'{"Message": "' + b"x" * 490 + escaped(TOKEN) + b'"}'
     server.account["CompanyInformation"] = [(400, message)]

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from requests_app.models import TrackingValueRequest
@@ -23,13 +24,16 @@ def test_pages_walk_dated_and_undated_rows_once_each_way(make_request, descendin
     for _ in range(4):
         make_request(DateNeeded=None)
     rows = TrackingValueRequest.objects.all()
-    expected = list(
-        rows.order_by(
-            *(("-date_needed", "-pk") if descending else ("date_needed", "pk"))
-        ).values_list("pk", flat=True)
+    # NULL is the largest value on both databases: last ascending, first descending (SQLite's
+    # own default is the other way round, so the order is spelled out).
+    order = (
+        [F("date_needed").desc(nulls_first=True), F("pk").desc()]
+        if descending
+        else [F("date_needed").asc(nulls_last=True), F("pk").asc()]
     )
-    if not descending:  # NULL sorts last ascending, first descending
-        assert rows.get(pk=expected[-1]).date_needed is None
+    expected = list(rows.order_by(*order).values_list("pk", flat=True))
+    undated = expected[:4] if descending else expected[-4:]
+    assert all(rows.get(pk=pk).date_needed is None for pk in undated)
     seen, pages = [], [keyset_page(rows, "date_needed", descending=descending, size=3)]
     while True:
         seen += [r.pk for r in pages[-1].rows]

@@ -125,16 +125,15 @@ def test_the_approved_and_completed_tabs_say_what_they_hold(sign_in, live_server
     page = sign_in("alice")
     assert "not finished assigning" in page.get_attribute("#tab-approved", "title")
     assert "it is live for the partner" in page.get_attribute("#tab-completed", "title")
-    page.focus("#tab-approved")
-    page.keyboard.press("Enter")
+    page.locator("#tab-approved").press("Enter")
     page.wait_for_url(re.compile(r"state=APPROVED"))
     expect(page.locator("#results .summary")).to_contain_text(
         "approved, and impact.com has not finished assigning the value to the partner yet"
     )
     expect(page.locator("#tab-approved")).to_be_focused()  # focus kept across the swap
     expect(page.locator("#announce")).to_have_text(re.compile(r"^\d+ approved requests?$"))
-    page.focus("#tab-completed")
-    page.keyboard.press("Enter")
+    page.locator("#tab-completed").press("Enter")
+    page.wait_for_url(re.compile(r"state=COMPLETED"))
     expect(page.locator("#results .summary")).to_contain_text("it is live for the partner")
     expect(page.locator("#tab-completed")).to_be_focused()
     shot(page, "tab-completed")

@@ -128,8 +128,9 @@ def test_enter_in_any_approve_field_sends_the_approval_never_the_tester(
     page.goto(f"{live_server.url}/r/{promo}/")
     tests: list[str] = []
     page.on("request", lambda r: tests.append(r.url) if "check=1" in r.url else None)
-    page.fill("#id_samples", "SOMETHING")  # the tester has something to test
-    page.wait_for_load_state("networkidle")
+    # The tester has something to test, and has answered (it waits 300 ms after typing).
+    with page.expect_response(lambda r: "check=1" in r.url):
+        page.fill("#id_samples", "SOMETHING")
     tests.clear()
     if field == "#id_deal_name":
         page.click(".deal-fields summary")

@@ -246,15 +246,7 @@ def _list(path: str, sid: str, params: Mapping[str, list[str]]) -> Reply:
                 problems.append((name, f"Must be one of {', '.join(allowed)}"))
             else:
                 rows = rows.filter(**{column: value.upper()})
-    page = _int_or_none(one("Page") or "1")
-    size = _int_or_none(one("PageSize") or str(DEFAULT_PAGE_SIZE))
-    if page is None or page < 1:
-        problems.append(("Page", "Must be a positive integer"))
-    if size is None or size < 1:
-        problems.append(("PageSize", "Must be a positive integer"))
-    if problems:
-        raise _Fail(400, "Validation Failed", problems)
-    size = min(size, settings.IMPACT_SANDBOX_MAX_PAGE_SIZE)
+    page, size = _paging(params, problems)
 
     total = rows.count()
     start = (page - 1) * size
@@ -290,18 +282,26 @@ def _account_resource(method, path, sid, match, params) -> Reply:
     return _page(path, params, resource, records)
 
 
-def _page(path: str, params: Mapping[str, list[str]], key: str, records: list[Any]) -> Reply:
-    """One page of a list, in impact.com's `@`-key envelope."""
-    page = _int_or_none((params.get("Page") or ["1"])[-1] or "1")
-    size = _int_or_none((params.get("PageSize") or [str(DEFAULT_PAGE_SIZE)])[-1] or "1000")
-    problems = []
+def _paging(params: Mapping[str, list[str]], problems: list[tuple[str, str]]) -> tuple[int, int]:
+    """A list query's Page and PageSize (1 and the default when absent, the size capped), or a
+    400 naming every problem: those found in the query's other parameters and these."""
+
+    def number(name: str, default: int) -> int | None:
+        return _int_or_none((params.get(name) or [""])[-1].strip() or str(default))
+
+    page, size = number("Page", 1), number("PageSize", DEFAULT_PAGE_SIZE)
     if page is None or page < 1:
         problems.append(("Page", "Must be a positive integer"))
     if size is None or size < 1:
         problems.append(("PageSize", "Must be a positive integer"))
     if problems:
         raise _Fail(400, "Validation Failed", problems)
-    size = min(size, settings.IMPACT_SANDBOX_MAX_PAGE_SIZE)
+    return page, min(size, settings.IMPACT_SANDBOX_MAX_PAGE_SIZE)
+
+
+def _page(path: str, params: Mapping[str, list[str]], key: str, records: list[Any]) -> Reply:
+    """One page of a list, in impact.com's `@`-key envelope."""
+    page, size = _paging(params, [])
     start = (page - 1) * size
     items = records[start : start + size]
     return _envelope(path, params, key, items, page=page, size=size, total=len(records))

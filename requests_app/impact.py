@@ -728,7 +728,9 @@ def _cleaned(value: Any, redactor: Redactor) -> Any:
 
 
 # Pages of one tracking-value list at most (a million values at the default page size).
-MAX_TRACKING_VALUE_PAGES = 1000
+# Pages one walk of a list may read: a server that always links one more page (or announces
+# more pages than it ever serves) would otherwise spend the hourly budget for ever.
+MAX_PAGES = 1000
 
 # The account's tracking values: (resource path, array key) per kind.
 TRACKING_VALUE_RESOURCES = {
@@ -940,7 +942,7 @@ class ImpactClient:
         url: str = self.collection_path
         query: dict[str, Any] | None = {k: v for k, v in params.items() if v not in (None, "")}
         seen: set[str] = set()
-        while True:
+        for _ in range(MAX_PAGES):
             body = self._read("GET", url, params=query, retries=retries)
             page = self._parse_page(body)
             yield page
@@ -953,6 +955,10 @@ class ImpactClient:
                 url, query = self._same_origin(next_url), None
             else:
                 return
+        raise Unavailable(
+            f"impact.com kept announcing a next page of requests past {MAX_PAGES} pages; "
+            "the walk was stopped."
+        )
 
     def list_requests(self, **filters: Any) -> Iterator[TrackingValueRequest]:
         """Every request matching the filters, across all pages, one at a time."""
@@ -999,11 +1005,10 @@ class ImpactClient:
         query: dict[str, Any] | None = {"Page": 1, "PageSize": self.page_size}
         seen: set[str] = set()
         while True:
-            if len(seen) >= MAX_TRACKING_VALUE_PAGES:
-                # A server that always links one more page would spend the budget forever.
+            if len(seen) >= MAX_PAGES:
                 raise Unavailable(
                     f"impact.com's {resource} kept linking a next page past "
-                    f"{MAX_TRACKING_VALUE_PAGES} pages; the list was not read."
+                    f"{MAX_PAGES} pages; the list was not read."
                 )
             body = self._read("GET", url, params=query)
             if not isinstance(body, Mapping) or not isinstance(body.get(key), list):

@@ -114,6 +114,27 @@ def test_missing_next_uri_falls_back_to_page_numbers_and_loops_are_cut(client):
 
 
 @responses.activate
+def test_a_list_that_always_announces_one_more_page_is_cut_at_max_pages(client, monkeypatch):
+    monkeypatch.setattr(impact, "MAX_PAGES", 4)
+    endless = [
+        {
+            "json": page(
+                [wire_request()],
+                number,
+                number + 1,
+                f"/Advertisers/{SID}/TrackingValueRequests?Page={number + 1}",
+            )
+        }
+        for number in range(1, 10)
+    ]
+    for answer in endless:
+        responses.get(LIST, **answer)
+    with pytest.raises(impact.Unavailable, match="past 4 pages"):
+        list(client.iter_pages())
+    assert len(responses.calls) == 4
+
+
+@responses.activate
 def test_parsing_numbers_as_strings_money_dates_nulls_and_unknown_fields(client):
     raw = wire_request(
         Id="42",

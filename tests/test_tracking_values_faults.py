@@ -327,7 +327,7 @@ def test_a_list_that_always_links_one_more_page_stops_and_keeps_the_cached_list(
     from requests_app import impact
 
     assert refresh().error == ""
-    monkeypatch.setattr(impact, "MAX_TRACKING_VALUE_PAGES", 5, raising=False)
+    monkeypatch.setattr(impact, "MAX_PAGES", 5)
     server.journal.clear()
 
     def endless(query):

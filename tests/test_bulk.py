@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from django.db import connection
 
 from requests_app import bulk, impact, sync
 from requests_app.models import TrackingValueRequest
@@ -134,3 +135,24 @@ def test_seen_ids_are_kept_in_the_database_and_name_what_a_walk_did_not_see(sand
 
         assert seen.count() == 3
         assert list(seen.unseen(sandbox_sid).values_list("impact_id", flat=True)) == [items[3].id]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_gone_probes_the_seen_ids_by_key_when_the_accounts_statistics_are_stale(sandbox_sid):
+    # A new account's first full sync: the statistics were taken before it had a row, so the
+    # planner believes it has none. The unkeyed table was then joined by a nested loop that
+    # re-read the account once per row (42 s at 10,000 requests).
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TrackingValueRequest._meta.db_table}")
+    # Enough rows that reading the seen ids whole once per row costs more than a key probe.
+    items = [impact.TrackingValueRequest.parse(wire_request()) for _ in range(1000)]
+    sync.store(sandbox_sid, items, fetched_at=datetime.now(UTC))
+
+    with bulk.SeenIds() as seen:
+        seen.add([item.id for item in items[:-1]])
+        plan = seen.unseen(sandbox_sid).explain()
+        gone = list(seen.unseen(sandbox_sid).values_list("impact_id", flat=True))
+
+    assert gone == [items[-1].id]
+    assert "SubPlan" not in plan
+    assert "tvr_sync_seen_pkey" in plan or "Hash Anti Join" in plan

@@ -268,11 +268,11 @@ def request_detail(request: HttpRequest, impact_id: str) -> HttpResponse:
     return render(request, TEMPLATE, detail_context(request, tvr, **context))
 
 
-def _after_decision(
-    request: HttpRequest, tvr: TrackingValueRequest, **context: Any
-) -> HttpResponse:
-    """A fragment for htmx (the card, and out of band the badge, timeline and queue counts;
-    and tell the page the list changed), a redirect otherwise."""
+def after_decision(request: HttpRequest, tvr: TrackingValueRequest, **context: Any) -> HttpResponse:
+    """The answer to an action on a request's page (a decision, an undo, a claim or an
+    assignment): a fragment for htmx (the card, and out of band the badge, timeline and queue
+    counts; and tell the page the list changed), a redirect otherwise; with `status`, the whole
+    page with that status (an error to show without JavaScript)."""
     status = context.pop("status", None)
     if not request.htmx:
         if status:
@@ -330,7 +330,7 @@ def _decide(
                 confirm=confirm,
             )
     except queues.HeldByOther as held:
-        return _after_decision(
+        return after_decision(
             request,
             tvr,
             held_by=held.holder,
@@ -343,7 +343,7 @@ def _decide(
     except decisions.DecisionError as error:
         messages.error(request, error.message)
         if request.htmx:
-            return _after_decision(request, tvr, **{f"{action}_form": form})
+            return after_decision(request, tvr, **{f"{action}_form": form})
     else:
         if decision.status != Decision.Status.FAILED and (moved := _advance(request, tvr)):
             return moved
@@ -361,7 +361,7 @@ def _decide(
             )
         else:
             messages.success(request, f"{verb} sent to impact.com.")
-    return _after_decision(request, tvr)
+    return after_decision(request, tvr)
 
 
 @require_POST
@@ -373,15 +373,15 @@ def approve(request: HttpRequest, impact_id: str) -> HttpResponse:
         messages.error(
             request, f"Unknown request type {tvr.request_type}; approve it in impact.com."
         )
-        return _after_decision(request, tvr)
+        return after_decision(request, tvr)
     if not form.is_valid():
-        return _after_decision(request, tvr, approve_form=form, status=400)
+        return after_decision(request, tvr, approve_form=form, status=400)
     try:
         approval_problems(tvr, form, deadline=patterns.Deadline(TEST_SECONDS))
     except patterns.TooSlow:
         form.add_error("promo_code", TOO_SLOW)
     if form.errors:
-        return _after_decision(request, tvr, approve_form=form, status=400)
+        return after_decision(request, tvr, approve_form=form, status=400)
     return _decide(request, tvr, "approve", form)
 
 
@@ -391,7 +391,7 @@ def reject(request: HttpRequest, impact_id: str) -> HttpResponse:
     tvr = get_request_or_404(request, impact_id)
     form = RejectForm(request.POST)
     if not form.is_valid():
-        return _after_decision(request, tvr, reject_form=form, status=400)
+        return after_decision(request, tvr, reject_form=form, status=400)
     return _decide(request, tvr, "reject", form)
 
 
@@ -409,4 +409,4 @@ def undo(request: HttpRequest, impact_id: str, decision_id: int) -> HttpResponse
             messages.success(request, "Undone: nothing was sent to impact.com.")
         else:
             messages.warning(request, "Too late to undo: the decision was already sent.")
-    return _after_decision(request, tvr)
+    return after_decision(request, tvr)

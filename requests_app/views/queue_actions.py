@@ -18,7 +18,7 @@ from requests_app.models import TrackingValueRequest
 
 from .common import account_sid, back_to, get_request_or_404, permission_required, render
 from .detail import TEMPLATE as DETAIL
-from .detail import _after_decision, detail_context
+from .detail import after_decision, detail_context
 
 
 def _queue_action(
@@ -47,7 +47,7 @@ def _queue_action(
     except queues.QueueError as error:
         messages.error(request, error.message)
     if request.htmx:
-        return _after_decision(request, tvr)
+        return after_decision(request, tvr)
     return back_to(request, "requests:detail", tvr.impact_id)
 
 
@@ -83,7 +83,7 @@ def assign(request: HttpRequest, impact_id: str) -> HttpResponse:
     form = AssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a teammate to assign it to.")
-        return _after_decision(request, get_request_or_404(request, impact_id), status=400)
+        return after_decision(request, get_request_or_404(request, impact_id), status=400)
     to = form.cleaned_data["to"]
 
     def act(tvr, confirm):

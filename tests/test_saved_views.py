@@ -54,3 +54,28 @@ def test_deleting_a_view_asks_first_on_a_page_of_its_own(client, bobs_view):
     assert 'href="/?queue=overdue">Keep it</a>' in body
     assert f'action="{reverse("requests:delete_view", args=[bobs_view.pk])}"' in body
     assert SavedView.objects.filter(pk=bobs_view.pk).exists()  # asking deletes nothing
+
+
+def test_saving_a_view_opens_the_list_with_its_filters_encoded_once(as_alice):
+    response = as_alice.post(
+        reverse("requests:save_view"),
+        {"name": "Late trail codes", "query": "?queue=overdue&q=trail+%26+co"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/?queue=overdue&q=trail+%26+co"
+    assert SavedView.objects.get(name="Late trail codes").query == "queue=overdue&q=trail+%26+co"
+
+
+def test_saving_a_view_of_the_unfiltered_list_opens_the_bare_list(as_alice):
+    response = as_alice.post(reverse("requests:save_view"), {"name": "Everything", "query": ""})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("requests:list")  # not "/?"
+
+
+def test_a_view_without_a_name_is_refused_and_the_list_opens_unfiltered(as_alice):
+    response = as_alice.post(reverse("requests:save_view"), {"name": "", "query": "queue=mine"})
+
+    assert response["Location"] == reverse("requests:list")
+    assert not SavedView.objects.exists()

@@ -35,6 +35,16 @@ def test_the_list_parameter_keeps_only_the_lists_filters_queue_and_sort():
     assert triage.list_label(QueryDict("state=APPROVED")) == "Requests"
 
 
+def test_a_request_link_carries_the_list_it_came_from_and_only_what_it_is_given():
+    from requests_app.views.detail import detail_url
+
+    url = detail_url("7", "queue=mine&sort=-placed", done="6")
+
+    assert url == "/r/7/?list=queue%3Dmine%26sort%3D-placed&done=6"
+    assert query_of(url) == {"list": ["queue=mine&sort=-placed"], "done": ["6"]}
+    assert detail_url("7", "") == "/r/7/"  # no list: no dangling "?"
+
+
 def in_order(live_request, n: int, **overrides) -> list[TrackingValueRequest]:
     """n open promo code requests, needed one day apart (the list's default order)."""
     now = timezone.now()

@@ -159,8 +159,7 @@ def detail_url(impact_id: str, list_query: str, **extra: str) -> str:
     if list_query:
         params["list"] = list_query
     params.update(extra)
-    url = reverse("requests:detail", args=[impact_id])
-    return f"{url}?{params.urlencode()}" if params else url
+    return reverse("requests:detail", args=[impact_id], query=params)
 
 
 def notice_of(request: HttpRequest, tvr: TrackingValueRequest) -> Decision | None:

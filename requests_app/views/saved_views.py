@@ -27,7 +27,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
             defaults={"query": data["query"].lstrip("?"), "shared": data["shared"] and can_share},
         )
         messages.success(request, f"Saved view “{data['name']}”.")
-        return redirect(f"{reverse('requests:list')}?{data['query'].lstrip('?')}")
+        return redirect(reverse("requests:list", query=QueryDict(data["query"].lstrip("?"))))
     messages.error(request, "Give the view a name (up to 80 characters).")
     return redirect("requests:list")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -28,6 +27,5 @@ def team(request: HttpRequest) -> HttpResponse:
         "ages": ages,
         "age_bars": reports.bars(ages),
         "median_hours": reports.median_decision_hours(sid, since=since),
-        "audit_link": "?" + urlencode({"since": since.date().isoformat()}),
     }
     return render(request, "requests_app/team.html", context)

@@ -7,6 +7,7 @@ takes a row lock and writes its audit event in the same transaction.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -41,16 +42,24 @@ class HeldByOther(QueueError):
         self.holder = holder
 
 
-def _queue_filters(user: Any) -> dict[str, Q]:
+def _shared_filters() -> dict[str, Q]:
+    """The queues that are the same for everyone: all but "mine"."""
     now = timezone.now()
     soon = now + timedelta(days=settings.TVR_DUE_SOON_DAYS)
     return {
-        "mine": Q(assigned_to=user.pk),
         "unassigned": Q(assigned_to__isnull=True),
         "overdue": Q(date_needed__lt=now),
         "due_soon": Q(date_needed__gte=now, date_needed__lte=soon),
         "open": Q(),
     }
+
+
+def _mine_filter(user: Any) -> dict[str, Q]:
+    return {"mine": Q(assigned_to=user.pk)}
+
+
+def _queue_filters(user: Any) -> dict[str, Q]:
+    return {**_mine_filter(user), **_shared_filters()}
 
 
 def in_queue(queryset: QuerySet, name: str, user: Any) -> QuerySet:
@@ -59,19 +68,25 @@ def in_queue(queryset: QuerySet, name: str, user: Any) -> QuerySet:
 
 
 def queue_counts(account_sid: str, user: Any, account: Account | None = None) -> dict[str, int]:
-    """Every queue's count in one query, cached under the account's data version and the
-    minute ("overdue" and "due soon" move with the clock). Pass the account when it is at hand;
-    otherwise it is read (one small query)."""
+    """Every queue's count, cached under the account's data version: the queues that are the
+    same for everyone once per account and minute ("overdue" and "due soon" move with the
+    clock), "mine" once per user. Pass the account when it is at hand; otherwise it is read
+    (one small query)."""
 
-    def count() -> dict[str, int]:
-        return TrackingValueRequest.objects.filter(
-            account_sid=account_sid, state="NEW", is_gone=False
-        ).aggregate(**{name: Count("state", filter=q) for name, q in _queue_filters(user).items()})
+    def counter(filters: dict[str, Q]) -> Callable[[], dict[str, int]]:
+        def count() -> dict[str, int]:
+            return TrackingValueRequest.objects.filter(
+                account_sid=account_sid, state="NEW", is_gone=False
+            ).aggregate(**{name: Count("state", filter=q) for name, q in filters.items()})
+
+        return count
 
     account = account or Account.objects.filter(sid=account_sid).first()
     if account is None:
-        return count()
-    return account.cached("queues", count, vary=f"{user.pk}:{int(time.time() // 60)}")
+        return counter(_queue_filters(user))()
+    shared = account.cached("queues", counter(_shared_filters()), vary=str(int(time.time() // 60)))
+    mine = account.cached("queue_mine", counter(_mine_filter(user)), vary=str(user.pk))
+    return {**mine, **shared}
 
 
 def _require(user: Any, perm: str, what: str) -> None:

@@ -108,6 +108,49 @@ def test_queue_counts_cover_mine_unassigned_overdue_due_soon_and_all_open(
     assert counts == {"mine": 1, "unassigned": 2, "overdue": 1, "due_soon": 1, "open": 4}
 
 
+def test_reviewers_share_the_cached_queue_counts_and_each_has_their_own_mine(
+    make_request, alice, bob, sandbox_sid, django_assert_num_queries
+):
+    from requests_app.models import Account
+
+    mine, bobs, bobs_too = make_request(), make_request(), make_request()
+    make_request()
+    queues.claim(request=mine, user=alice)
+    queues.claim(request=bobs, user=bob)
+    queues.claim(request=bobs_too, user=bob)
+    account = Account.objects.get(sid=sandbox_sid)  # as the pages read it, after the claims
+
+    with django_assert_num_queries(2):  # the queues everyone shares, then alice's own
+        alices = queues.queue_counts(sandbox_sid, alice, account)
+    with django_assert_num_queries(1) as bobs_queries:  # only bob's own: the rest is shared
+        bobs_counts = queues.queue_counts(sandbox_sid, bob, account)
+    with django_assert_num_queries(0):
+        assert queues.queue_counts(sandbox_sid, alice, account) == alices
+
+    sql = bobs_queries.captured_queries[0]["sql"]
+    assert '"mine"' in sql and '"unassigned"' not in sql and '"open"' not in sql
+    assert (alices["mine"], bobs_counts["mine"]) == (1, 2)
+    assert {**alices, "mine": 2} == bobs_counts
+    assert (alices["unassigned"], alices["open"]) == (1, 4)
+
+
+def test_a_claim_moves_mine_at_once_though_the_shared_counts_were_cached(
+    make_request, alice, bob, sandbox_sid
+):
+    from requests_app.models import Account
+
+    first = make_request()
+    before = queues.queue_counts(sandbox_sid, alice, Account.objects.get(sid=sandbox_sid))
+    queues.claim(request=first, user=alice)
+
+    after = queues.queue_counts(sandbox_sid, alice, Account.objects.get(sid=sandbox_sid))
+    bobs = queues.queue_counts(sandbox_sid, bob, Account.objects.get(sid=sandbox_sid))
+
+    assert (before["mine"], before["unassigned"]) == (0, 1)
+    assert (after["mine"], after["unassigned"]) == (1, 0)
+    assert (bobs["mine"], bobs["unassigned"]) == (0, 0)
+
+
 def test_acting_on_a_request_held_by_someone_else_asks_for_confirmation(
     fake, open_request, alice, bob
 ):

@@ -104,10 +104,11 @@ def test_the_token_appears_nowhere_even_when_impact_com_echoes_it(real_mode, cli
             b"".join(p.streaming_content if p.streaming else [p.content]).decode() for p in pages
         ),
         "logs": caplog.text + "".join(str(r.args) for r in caplog.records),
-        "audit": "".join(str(e.__dict__) for e in AuditEvent.objects.all()),
-        "decisions": "".join(str(d.__dict__) for d in Decision.objects.all()),
-        "sync runs": "".join(str(r.__dict__) for r in SyncRun.objects.all()),
-        "cache": "".join(str(r.__dict__) for r in TrackingValueRequest.objects.all()),
+        # Every stored column of every row, as the database holds it.
+        "audit": "".join(str(row) for row in AuditEvent.objects.values()),
+        "decisions": "".join(str(row) for row in Decision.objects.values()),
+        "sync runs": "".join(str(row) for row in SyncRun.objects.values()),
+        "cache": "".join(str(row) for row in TrackingValueRequest.objects.values()),
     }
     assert "Validation failed" in texts["audit"] and "Internal error" in texts["decisions"]
     assert "Down for maintenance" in texts["sync runs"]

@@ -611,10 +611,21 @@ class RequestPage:
             yield (impact_id, *_storable(raw))
 
 
+# The cache keys requests by Id in a column of this width (impact.com's Ids are short numbers).
+MAX_ID_LENGTH = 32
+
+
 def request_id(raw: Any) -> str:
-    """A request's Id, or Unavailable when it has none."""
+    """A request's Id, or Unavailable when it has none or one no request could have: longer
+    than the cache's key or holding control characters (a NUL would be cut out of the stored
+    copy, so the request would come back as another one on every sync)."""
     if not isinstance(raw, Mapping) or (impact_id := _text(raw.get("Id")).strip()) == "":
         raise Unavailable("impact.com sent a tracking value request without an Id.")
+    if len(impact_id) > MAX_ID_LENGTH or not impact_id.isprintable():
+        raise Unavailable(
+            f"impact.com sent a tracking value request whose Id is longer than "
+            f"{MAX_ID_LENGTH} characters or holds control characters."
+        )
     return impact_id
 
 

@@ -262,12 +262,12 @@ def test_a_page_is_stored_with_a_constant_number_of_queries(
     Account.objects.create(sid=sandbox_sid)  # as sync.begin makes sure
 
     # savepoint, read, (PostgreSQL: stage table, COPY, insert from it, truncate | SQLite: one
-    # executemany), data version, release; an unchanged re-store only reads.
+    # executemany), data version, release; an unchanged re-store only reads, once.
     with django_assert_max_num_queries(8):
         sync.store(sandbox_sid, small, fetched_at=now)
     with django_assert_max_num_queries(8):
         sync.store(sandbox_sid, large, fetched_at=now)
-    with django_assert_max_num_queries(3) as unchanged:
+    with django_assert_max_num_queries(1) as unchanged:  # one read
         sync.store(sandbox_sid, large, fetched_at=timezone.now())
     assert not [
         q for q in unchanged.captured_queries if "INSERT" in q["sql"] or "UPDATE" in q["sql"]
@@ -396,3 +396,30 @@ def test_a_sync_that_read_a_page_before_a_decision_does_not_put_it_back_to_new(
 
     row.refresh_from_db()
     assert row.state == State.DECLINED
+
+
+@pytest.mark.parametrize("bad_id", ["12\x003", "9" * 40, "12\n3"])
+def test_a_request_whose_id_no_request_could_have_fails_the_sync_clearly(fake, sandbox_sid, bad_id):
+    # A NUL was cut out of the stored copy (so the request came back as a new one on every
+    # sync, SQLite) or crashed the walk with a database error (PostgreSQL); too long, the same.
+    fake.payloads.clear()
+    hostile = wire_request() | {"Id": bad_id}
+    fake.payloads[bad_id] = hostile
+
+    run = sync.run_sync(sandbox_sid)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "Id is longer than 32 characters or holds control characters" in run.error
+    assert not TrackingValueRequest.objects.filter(account_sid=sandbox_sid).exists()
+
+
+def test_an_id_with_quotes_and_non_ascii_characters_is_kept_as_sent(fake, sandbox_sid):
+    fake.payloads.clear()
+    odd = "é\"',;{}[]\\u0000"
+    fake.payloads[odd] = wire_request() | {"Id": odd}
+
+    assert sync.run_sync(sandbox_sid).status == SyncRun.Status.SUCCEEDED
+    again = sync.run_sync(sandbox_sid)
+
+    assert (again.created, again.unchanged) == (0, 1)
+    assert list(TrackingValueRequest.objects.values_list("impact_id", flat=True)) == [odd]

@@ -145,61 +145,72 @@ def store(
     fetched_at: datetime,
     seen: bulk.SeenIds | None = None,
 ) -> PageCounts:
-    """Write typed requests in one transaction: one read of what we have, one bulk write of
-    what is new or changed. Unchanged rows are not written at all (a sync remembers them in
-    `seen`)."""
+    """Write typed requests: one read finds what is new or changed, one transaction writes just
+    that. Unchanged rows are not written at all (a sync remembers them in `seen`)."""
     entries = {item.id: (item.raw_json or impact.canonical_json(item.raw), item) for item in items}
-    return _store(account_sid, entries, fetched_at, seen)
+    digests = {impact_id: _digest(blob) for impact_id, (blob, _) in entries.items()}
+    return _store(account_sid, entries, digests, fetched_at, seen)
 
 
-def store_page(
-    account_sid: str, page: impact.RequestPage, *, fetched_at: datetime, seen: bulk.SeenIds
-) -> tuple[PageCounts, list[str]]:
+@dataclass(frozen=True)
+class HashedPage:
+    """One page of a walk with each request's canonical JSON text and its hash, worked out
+    where the page was read (the read-ahead thread, while the last page is being written)."""
+
+    page: impact.RequestPage
+    fetched_at: datetime
+    entries: dict[str, tuple[str, Any]]  # impact_id -> (canonical text, storable raw)
+    digests: dict[str, str]  # impact_id -> hash of the text
+
+    @classmethod
+    def of(cls, fetched_at: datetime, page: impact.RequestPage) -> HashedPage:
+        entries = {impact_id: (blob, clean) for impact_id, clean, blob in page.canonical()}
+        digests = {impact_id: _digest(blob) for impact_id, (blob, _) in entries.items()}
+        return cls(page, fetched_at, entries, digests)
+
+
+def store_page(account_sid: str, hashed: HashedPage, *, seen: bulk.SeenIds) -> PageCounts:
     """Write one page of a walk like `store`, comparing each request's payload hash with the
-    row we hold before typing it: only new and changed requests are parsed. Returns the
-    counts and the page's ids."""
-    entries: dict[str, tuple[str, Any]] = {
-        impact_id: (blob, clean) for impact_id, clean, blob in page.canonical()
-    }
-    return _store(account_sid, entries, fetched_at, seen), list(entries)
+    row we hold before typing it: only new and changed requests are parsed."""
+    return _store(account_sid, hashed.entries, hashed.digests, hashed.fetched_at, seen)
 
 
 def _store(
     account_sid: str,
     entries: dict[str, tuple[str, Any]],
+    digests: dict[str, str],
     fetched_at: datetime,
     seen: bulk.SeenIds | None,
 ) -> PageCounts:
-    """`entries`: impact_id -> (canonical JSON text, the typed request or its storable raw)."""
+    """`entries`: impact_id -> (canonical JSON text, the typed request or its storable raw);
+    `digests`: impact_id -> the text's hash."""
     counts = PageCounts()
     if not entries:
         return counts
-    with transaction.atomic():
-        have = bulk.known(account_sid, list(entries))
-        rows: list[dict[str, Any]] = []
-        texts: list[str] = []
-        for impact_id, (blob, source) in entries.items():
-            digest = _digest(blob)
-            known = have.get(impact_id)
-            if known is None:
-                counts.created += 1
-            elif known[1] > fetched_at:
-                counts.skipped_older += 1
-                continue
-            elif known[0] == digest and not known[2]:
-                counts.unchanged += 1
-                continue
-            else:
-                counts.updated += 1
-            if not isinstance(source, impact.TrackingValueRequest):
-                source = impact.TrackingValueRequest.parse(source, canonical=blob)
-            rows.append(_row(source, fetched_at, digest) | {"account_sid": account_sid})
-            texts.append(blob)
-        if rows:
+    # One statement finds what differs (and remembers the page's ids); only that is typed and
+    # written, in its own transaction. The upsert's guard keeps a row written in between by a
+    # newer answer (a reviewer's decision) from being overwritten.
+    differing = bulk.differing(account_sid, digests, fetched_at, seen)
+    counts.unchanged = len(entries) - len(differing)
+    rows: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for impact_id, held in differing.items():
+        if held is None:
+            counts.created += 1
+        elif held[1] > fetched_at:
+            counts.skipped_older += 1
+            continue
+        else:
+            counts.updated += 1
+        blob, source = entries[impact_id]
+        if not isinstance(source, impact.TrackingValueRequest):
+            source = impact.TrackingValueRequest.parse(source, canonical=blob)
+        rows.append(_row(source, fetched_at, digests[impact_id]) | {"account_sid": account_sid})
+        texts.append(blob)
+    if rows:
+        with transaction.atomic():
             bulk.upsert(rows, payload_text=texts)
             Account.changed(account_sid, rows=True)
-        if seen is not None:
-            seen.add(list(entries))
     return counts
 
 
@@ -326,7 +337,7 @@ def _walk(
     from requests_app import decisions  # decisions import this module
 
     filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
-    pages = _stamped_pages(client, filters, sleep)
+    pages = (HashedPage.of(*stamped) for stamped in _stamped_pages(client, filters, sleep))
     if client.over_network:
         pages = _read_ahead(pages)
     waiting = decisions.waiting_on(run.account_sid)  # unconfirmed: impact_id -> attempt ended
@@ -334,9 +345,12 @@ def _walk(
     total: int | None = None
     with bulk.SeenIds() as seen:
         try:
-            for fetched_at, page in pages:
-                counts, ids = store_page(run.account_sid, page, fetched_at=fetched_at, seen=seen)
-                observed.update(i for i in ids if i in waiting and fetched_at > waiting[i])
+            for hashed in pages:
+                counts = store_page(run.account_sid, hashed, seen=seen)
+                observed.update(
+                    i for i in hashed.digests if i in waiting and hashed.fetched_at > waiting[i]
+                )
+                page = hashed.page
                 total = page.total if page.total is not None else total
                 _record_page(run, page, counts, client)
                 if progress:
@@ -377,10 +391,11 @@ def _stamped_pages(
 
 
 def _read_ahead[T](items: Iterator[T]) -> Iterator[T]:
-    """Fetch the next page in a thread while this one is written, so a sync takes about as
-    long as the slower of downloading and writing, not both. At most one page waits, so memory
-    stays flat; a failure reaches the caller in page order; stopping early stops the thread.
-    Only for clients that do nothing but HTTP (the thread never touches the database)."""
+    """Fetch (and hash) the next page in a thread while this one is written, so a sync takes
+    about as long as the slower of downloading and writing, not both. At most one page waits,
+    so memory stays flat; a failure reaches the caller in page order; stopping early stops the
+    thread. Only for clients that do nothing but HTTP (the thread never touches the
+    database)."""
     box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 

@@ -21,6 +21,7 @@ on the configured base's scheme, host and port, so the token never travels anywh
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import math
@@ -219,6 +220,24 @@ def _storable(value: Any) -> tuple[Any, str]:
         return value, blob
     clean = _scrubbed(value)
     return clean, canonical_json(clean)
+
+
+def fingerprint(value: Any) -> str:
+    """A payload's hash, for noticing that impact.com changed a request: sha256 of its JSON as
+    orjson writes it in C, keys in the order they came (sorting them cost more than encoding and
+    hashing together; a server that reorders keys costs one rewrite). Taken over the copy the
+    cache stores (NULs removed), so the raw and the stored payload have the same fingerprint."""
+    data = _compact(value)
+    if b"\\u0000" in data and (clean := _scrubbed(value)) != value:
+        data = _compact(clean)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _compact(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, default=_ENCODER.default)
+    except orjson.JSONEncodeError:  # past 64 bits, a lone surrogate: the same shape, escaped
+        return json.dumps(value, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
 
 
 def canonical_json(value: Any) -> str:
@@ -603,12 +622,17 @@ class RequestPage:
     def items(self) -> tuple[TrackingValueRequest, ...]:
         return tuple(TrackingValueRequest.parse(raw) for raw in self.records)
 
-    def canonical(self) -> Iterator[tuple[str, Mapping[str, Any], str]]:
-        """Each request's id, storable value and canonical JSON text, without typing it: a
-        sync compares the text's hash with the row it holds and types only what changed."""
+    def fingerprints(self) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+        """Each request's id, raw value and fingerprint, without typing it: a sync compares the
+        fingerprint with the row it holds and types (and encodes to store) only what changed."""
         for raw in self.records:
-            impact_id = request_id(raw)
-            yield (impact_id, *_storable(raw))
+            yield request_id(raw), raw, fingerprint(raw)
+
+
+def storable(raw: Mapping[str, Any]) -> TrackingValueRequest:
+    """A raw request typed, with the canonical text the cache stores."""
+    clean, blob = _storable(raw)
+    return TrackingValueRequest.parse(clean, canonical=blob)
 
 
 # The cache keys requests by Id in a column of this width (impact.com's Ids are short numbers).

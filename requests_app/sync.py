@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
@@ -56,11 +55,7 @@ class PageCounts:
 
 
 def payload_hash(raw: Any) -> str:
-    return _digest(impact.canonical_json(raw))
-
-
-def _digest(canonical: str) -> str:
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return impact.fingerprint(raw)
 
 
 def _first_value(item: impact.TrackingValueRequest, *, approved: bool) -> str:
@@ -102,8 +97,7 @@ def search_text(item: impact.TrackingValueRequest, deal_name: str | None = None)
 
 def row_values(item: impact.TrackingValueRequest, *, seen_at: datetime) -> dict[str, Any]:
     """The cache columns for one impact.com request."""
-    blob = item.raw_json or impact.canonical_json(item.raw)
-    return _row(item, seen_at, _digest(blob))
+    return _row(item, seen_at, impact.fingerprint(item.raw))
 
 
 def _row(item: impact.TrackingValueRequest, seen_at: datetime, digest: str) -> dict[str, Any]:
@@ -147,43 +141,44 @@ def store(
 ) -> PageCounts:
     """Write typed requests: one read finds what is new or changed, one transaction writes just
     that. Unchanged rows are not written at all (a sync remembers them in `seen`)."""
-    entries = {item.id: (item.raw_json or impact.canonical_json(item.raw), item) for item in items}
-    digests = {impact_id: _digest(blob) for impact_id, (blob, _) in entries.items()}
+    entries = {item.id: item for item in items}
+    digests = {impact_id: impact.fingerprint(item.raw) for impact_id, item in entries.items()}
     return _store(account_sid, entries, digests, fetched_at, seen)
 
 
 @dataclass(frozen=True)
 class HashedPage:
-    """One page of a walk with each request's canonical JSON text and its hash, worked out
-    where the page was read (the read-ahead thread, while the last page is being written)."""
+    """One page of a walk with each request's fingerprint, worked out where the page was read
+    (the read-ahead thread, while the last page is being written)."""
 
     page: impact.RequestPage
     fetched_at: datetime
-    entries: dict[str, tuple[str, Any]]  # impact_id -> (canonical text, storable raw)
-    digests: dict[str, str]  # impact_id -> hash of the text
+    entries: dict[str, Any]  # impact_id -> the raw request
+    digests: dict[str, str]  # impact_id -> its fingerprint
 
     @classmethod
     def of(cls, fetched_at: datetime, page: impact.RequestPage) -> HashedPage:
-        entries = {impact_id: (blob, clean) for impact_id, clean, blob in page.canonical()}
-        digests = {impact_id: _digest(blob) for impact_id, (blob, _) in entries.items()}
+        entries, digests = {}, {}
+        for impact_id, raw, digest in page.fingerprints():
+            entries[impact_id], digests[impact_id] = raw, digest
         return cls(page, fetched_at, entries, digests)
 
 
 def store_page(account_sid: str, hashed: HashedPage, *, seen: bulk.SeenIds) -> PageCounts:
-    """Write one page of a walk like `store`, comparing each request's payload hash with the
-    row we hold before typing it: only new and changed requests are parsed."""
+    """Write one page of a walk like `store`, comparing each request's fingerprint with the
+    row we hold before typing it: only new and changed requests are parsed and encoded."""
     return _store(account_sid, hashed.entries, hashed.digests, hashed.fetched_at, seen)
 
 
 def _store(
     account_sid: str,
-    entries: dict[str, tuple[str, Any]],
+    entries: dict[str, Any],
     digests: dict[str, str],
     fetched_at: datetime,
     seen: bulk.SeenIds | None,
 ) -> PageCounts:
-    """`entries`: impact_id -> (canonical JSON text, the typed request or its storable raw);
-    `digests`: impact_id -> the text's hash."""
+    """`entries`: impact_id -> the typed request or its raw value; `digests`: impact_id -> its
+    fingerprint."""
     counts = PageCounts()
     if not entries:
         return counts
@@ -202,11 +197,11 @@ def _store(
             continue
         else:
             counts.updated += 1
-        blob, source = entries[impact_id]
-        if not isinstance(source, impact.TrackingValueRequest):
-            source = impact.TrackingValueRequest.parse(source, canonical=blob)
-        rows.append(_row(source, fetched_at, digests[impact_id]) | {"account_sid": account_sid})
-        texts.append(blob)
+        item = entries[impact_id]
+        if not isinstance(item, impact.TrackingValueRequest):
+            item = impact.storable(item)
+        rows.append(_row(item, fetched_at, digests[impact_id]) | {"account_sid": account_sid})
+        texts.append(item.raw_json or impact.canonical_json(item.raw))
     if rows:
         with transaction.atomic():
             bulk.upsert(rows, payload_text=texts)

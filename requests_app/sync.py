@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 # Open requests missing from an open sync were decided or removed: re-read this many at once.
 OPEN_SYNC_RECHECK_LIMIT = 50
+# A walk writes its progress (and impact.com's budget) at most this often, and when it ends:
+# two writes a page were a tenth of a re-sync. The lease is renewed by its own thread.
+PROGRESS_SECONDS = 1.0
 
 
 class SyncAlreadyRunning(Exception):
@@ -338,6 +341,7 @@ def _walk(
     waiting = decisions.waiting_on(run.account_sid)  # unconfirmed: impact_id -> attempt ended
     observed: set[str] = set()
     total: int | None = None
+    saved_at = time.monotonic()
     with bulk.SeenIds() as seen:
         try:
             for hashed in pages:
@@ -347,7 +351,10 @@ def _walk(
                 )
                 page = hashed.page
                 total = page.total if page.total is not None else total
-                _record_page(run, page, counts, client)
+                _count_page(run, page, counts)
+                if time.monotonic() - saved_at >= PROGRESS_SECONDS:
+                    _save_progress(run, client)
+                    saved_at = time.monotonic()
                 if progress:
                     progress(run)
             walked = seen.count()
@@ -366,6 +373,7 @@ def _walk(
             else:
                 run.gone = _recheck_missing_open(run, client, seen, observed)
         finally:
+            _save_progress(run, client)
             # Whatever the walk read is impact.com's truth: it settles decisions waiting on it.
             decisions.settle_from_sync(run.account_sid, observed)
 
@@ -425,9 +433,7 @@ def _read_ahead[T](items: Iterator[T]) -> Iterator[T]:
         stop.set()
 
 
-def _record_page(
-    run: SyncRun, page: impact.RequestPage, counts: PageCounts, client: impact.ImpactClient
-) -> None:
+def _count_page(run: SyncRun, page: impact.RequestPage, counts: PageCounts) -> None:
     run.pages_done += 1
     run.pages_total = max(page.num_pages or 0, run.pages_done)
     run.created += counts.created
@@ -437,6 +443,9 @@ def _record_page(
     run.heartbeat_at = timezone.now()
     if page.rate_limit:
         run.rate_limit, run.rate_remaining = page.rate_limit.limit, page.rate_limit.remaining
+
+
+def _save_progress(run: SyncRun, client: impact.ImpactClient) -> None:
     run.save(
         update_fields=[
             "pages_done",

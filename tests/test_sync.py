@@ -423,3 +423,35 @@ def test_an_id_with_quotes_and_non_ascii_characters_is_kept_as_sent(fake, sandbo
 
     assert (again.created, again.unchanged) == (0, 1)
     assert list(TrackingValueRequest.objects.values_list("impact_id", flat=True)) == [odd]
+
+
+def test_a_walk_writes_its_progress_at_most_once_a_second_and_whole_at_the_end(
+    fake, sandbox_sid, monkeypatch
+):
+    monkeypatch.setattr(sync, "PROGRESS_SECONDS", 3600)
+    stored_while_walking = []
+
+    run = sync.run_sync(
+        sandbox_sid,
+        progress=lambda run: stored_while_walking.append(
+            SyncRun.objects.values_list("pages_done", flat=True).get(pk=run.pk)
+        ),
+    )
+
+    assert stored_while_walking == [0, 0, 0, 0]  # four pages, nothing written between them
+    stored = SyncRun.objects.get(pk=run.pk)
+    assert (stored.pages_done, stored.created, stored.api_calls) == (4, 10, 4)
+
+
+def test_a_slow_walk_shows_its_progress_as_it_goes(fake, sandbox_sid, monkeypatch):
+    monkeypatch.setattr(sync, "PROGRESS_SECONDS", 0)
+    stored_while_walking = []
+
+    sync.run_sync(
+        sandbox_sid,
+        progress=lambda run: stored_while_walking.append(
+            SyncRun.objects.values_list("pages_done", flat=True).get(pk=run.pk)
+        ),
+    )
+
+    assert stored_while_walking == [1, 2, 3, 4]

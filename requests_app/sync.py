@@ -156,14 +156,19 @@ class HashedPage:
 
     page: impact.RequestPage
     fetched_at: datetime
-    entries: dict[str, Any]  # impact_id -> the raw request
+    entries: dict[str, Any]  # impact_id -> the raw request, or typed when `of(typed=True)`
     digests: dict[str, str]  # impact_id -> its fingerprint
 
     @classmethod
-    def of(cls, fetched_at: datetime, page: impact.RequestPage) -> HashedPage:
+    def of(
+        cls, fetched_at: datetime, page: impact.RequestPage, *, typed: bool = False
+    ) -> HashedPage:
+        """`typed`: also type every request, for a walk whose pages are mostly new (a first
+        sync), so that work overlaps the writing of the page before."""
         entries, digests = {}, {}
         for impact_id, raw, digest in page.fingerprints():
-            entries[impact_id], digests[impact_id] = raw, digest
+            entries[impact_id] = impact.storable(raw) if typed else raw
+            digests[impact_id] = digest
         return cls(page, fetched_at, entries, digests)
 
 
@@ -335,7 +340,15 @@ def _walk(
     from requests_app import decisions  # decisions import this module
 
     filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
-    pages = (HashedPage.of(*stamped) for stamped in _stamped_pages(client, filters, sleep))
+    # While pages are mostly new, the read-ahead thread types them too (a first sync: 0.55 s
+    # of Python per 10,000 requests, then done while the page before is written).
+    mostly_new = threading.Event()
+    if not TrackingValueRequest.objects.filter(account_sid=run.account_sid).exists():
+        mostly_new.set()
+    pages = (
+        HashedPage.of(*stamped, typed=mostly_new.is_set())
+        for stamped in _stamped_pages(client, filters, sleep)
+    )
     if client.over_network:
         pages = _read_ahead(pages)
     waiting = decisions.waiting_on(run.account_sid)  # unconfirmed: impact_id -> attempt ended
@@ -352,6 +365,10 @@ def _walk(
                 page = hashed.page
                 total = page.total if page.total is not None else total
                 _count_page(run, page, counts)
+                if 2 * (counts.created + counts.updated) >= len(hashed.entries):
+                    mostly_new.set()
+                else:
+                    mostly_new.clear()
                 if time.monotonic() - saved_at >= PROGRESS_SECONDS:
                     _save_progress(run, client)
                     saved_at = time.monotonic()

@@ -1,4 +1,6 @@
-"""The filter form (GET), one approve form per request type, the reject and comment forms."""
+"""The filter form (GET), one approve form per request type, the code tester, the reject,
+comment and assign forms. Each form is the one source of its fields' names, ids, limits and
+widget attributes (htmx included): the templates render the fields, never copies of them."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ from datetime import datetime, time
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.db.models.functions import Upper
+from django.urls import reverse
 from django.utils import timezone
 
 from requests_app import deals, impact, patterns, pickers, queues, search, tracking_values
@@ -152,7 +156,14 @@ class ApprovalForm(DecisionForm):
     """Fields every approval may carry: the deal is optional and pre-filled from the request."""
 
     request_type = ""
-    deal_id = forms.IntegerField(label="Deal id", required=False, min_value=1, max_value=ID_MAX)
+    # A text box, as the pickers' id fields: a number input would drop a mistyped id unseen.
+    deal_id = forms.IntegerField(
+        label="Deal id",
+        required=False,
+        min_value=1,
+        max_value=ID_MAX,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
     deal_name = forms.CharField(label="Deal name", required=False, max_length=255)
     # Explicit yeses for what impact.com would refuse or regret (see approval_problems).
     confirm_expired = forms.BooleanField(label="Send the expired deal anyway", required=False)
@@ -173,7 +184,11 @@ class ApprovalForm(DecisionForm):
 
 class PromoCodeApprovalForm(ApprovalForm):
     request_type = RequestType.PROMOCODE_TRACKING
-    promo_code = forms.CharField(label="Promo code", max_length=255)
+    promo_code = forms.CharField(
+        label="Promo code",
+        max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     credit_policy = forms.ChoiceField(
         label="Credit policy",
         choices=[(k, k.title()) for k in CREDIT_POLICY_HELP],
@@ -190,6 +205,17 @@ class PromoCodeApprovalForm(ApprovalForm):
         label="Approve it although another partner holds this code", required=False
     )
     field_order = ["promo_code", "credit_policy", "match_mode", "deal_id", "deal_name", "note"]
+
+    def __init__(self, *args: Any, check_url: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if check_url:
+            # Typing a code or choosing a mode asks the tester again, with the codes to try.
+            self.fields["promo_code"].widget.attrs.update(
+                asks_the_tester(check_url, f"{CHECKED_MODE}, {SAMPLES}")
+            )
+            self.fields["match_mode"].widget.attrs.update(
+                asks_the_tester(check_url, f"{APPROVE_CODE}, {SAMPLES}", trigger="change")
+            )
 
     def clean_promo_code(self) -> str:
         code = self.cleaned_data["promo_code"].strip()
@@ -257,7 +283,10 @@ def approval_form(request: TrackingValueRequest, data: Any = None) -> ApprovalFo
         initial["promo_code"] = next((c for c in codes if c), "") or payload.get(
             "DealDefaultPromoCode", ""
         )
-    form = form_class(data, initial=initial, prefix=None)
+    if form_class is PromoCodeApprovalForm:
+        form = form_class(data, initial=initial, check_url=code_check_url(request))
+    else:
+        form = form_class(data, initial=initial)
     pickers.offer(form, request.account_sid)
     return form
 
@@ -335,14 +364,79 @@ TEST_SECONDS = 0.25  # all the regular expression work of one tester request, to
 TOO_SLOW = "This expression takes too long to test; simplify it."
 
 
-class CodeTestForm(forms.Form):
-    """The code tester (GET): a code or pattern, its match mode and the codes to try."""
+# What the tester's htmx GETs include: the approve form's code and chosen match mode, and the
+# tester's codes box (the ids the two forms give these fields).
+APPROVE_CODE = "#id_promo_code"
+CHECKED_MODE = "#approve-form [name=match_mode]:checked"
+SAMPLES = "#id_samples"
+TESTER_PARAMS = "promo_code,match_mode,samples"
 
-    promo_code = forms.CharField(required=False, max_length=patterns.MAX_PATTERN_LENGTH)
-    match_mode = forms.ChoiceField(
-        choices=PromoCodeApprovalForm.base_fields["match_mode"].choices, required=False
+
+def code_check_url(request: TrackingValueRequest) -> str:
+    """The code tester's GET: the request's page, asked for the tester's answer (`check`)."""
+    return reverse("requests:detail", args=[request.impact_id], query={"check": 1})
+
+
+def asks_the_tester(
+    url: str, include: str, *, trigger: str = "input changed delay:300ms"
+) -> dict[str, str]:
+    """The htmx attributes of a field whose change asks the code tester again: its own three
+    fields only (never the approve form's CSRF token), a newer answer replacing one in flight."""
+    return {
+        "hx-get": url,
+        "hx-trigger": trigger,
+        "hx-target": "#code-check",
+        "hx-sync": "#code-check:replace",
+        "hx-include": include,
+        "hx-params": TESTER_PARAMS,
+        "hx-push-url": "false",
+    }
+
+
+class CodeTestForm(forms.Form):
+    """The code tester (GET): a code or pattern, its match mode and the codes to try.
+
+    On the request's page its fields belong to the empty `code-test` form (form="code-test"),
+    and share their names with the approve form's: their ids are their own. With JavaScript
+    the code and mode come from the approve form's fields (only the codes box shows)."""
+
+    promo_code = forms.CharField(
+        label="Code or pattern to test",
+        required=False,
+        max_length=patterns.MAX_PATTERN_LENGTH,
+        widget=forms.TextInput(
+            attrs={
+                "id": "id_test_code",
+                "form": "code-test",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
     )
-    samples = forms.CharField(required=False, max_length=TESTED_TEXT, strip=False)
+    match_mode = forms.ChoiceField(
+        label="Match mode to test",
+        choices=PromoCodeApprovalForm.base_fields["match_mode"].choices,
+        required=False,
+        widget=forms.Select(attrs={"id": "id_test_mode", "form": "code-test"}),
+    )
+    samples = forms.CharField(
+        label="Test codes against it",
+        required=False,
+        max_length=TESTED_TEXT,
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"id": SAMPLES[1:], "form": "code-test", "rows": 2, "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args: Any, check_url: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_test_%s")
+        super().__init__(*args, **kwargs)
+        self.check_url = check_url
+        if check_url:
+            self.fields["samples"].widget.attrs.update(
+                asks_the_tester(check_url, f"{APPROVE_CODE}, {CHECKED_MODE}")
+            )
 
     def clean_match_mode(self) -> str:
         return self.cleaned_data["match_mode"] or "LI"
@@ -408,10 +502,22 @@ def code_taken_elsewhere(
 
 
 class RejectForm(DecisionForm):
-    reason = forms.ChoiceField(label="Reason", required=False)
-    reason_text = forms.CharField(label="Or in your words", required=False, max_length=200)
+    """On the request's page beside the approve form, whose note shares its name: its own
+    ids (id_reject_...), but for the two the keyboard flow has always found by theirs."""
+
+    reason = forms.ChoiceField(
+        label="Reason", required=False, widget=forms.Select(attrs={"id": "id_reason"})
+    )
+    reason_text = forms.CharField(
+        label="Or in your words",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"id": "id_reason_text"}),
+    )
+    field_order = ["reason", "reason_text", "note"]
 
     def __init__(self, *args: Any, labels: list[str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_reject_%s")
         super().__init__(*args, **kwargs)
         if labels is None:
             labels = RejectionReason.active_labels()
@@ -438,8 +544,34 @@ class BulkRejectForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Comment", max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+        label="Comment for the team",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "A comment needs some text."},
     )
+
+
+class AssignForm(forms.Form):
+    """Who to hand a request to: any active user (queues.assign says when they cannot review).
+    The page offers the team's reviewers (see offer), so drawing it reads no users."""
+
+    to = forms.ModelChoiceField(
+        label="Assign to",
+        queryset=get_user_model().objects.filter(is_active=True),
+        empty_label="Choose…",
+        error_messages={
+            "required": "Choose a teammate to assign it to.",
+            "invalid_choice": "Choose a teammate to assign it to.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_assign_%s")
+        super().__init__(*args, **kwargs)
+
+    def offer(self, reviewers: list[tuple[int, str]]) -> None:
+        """The teammates the select lists: (pk, name), as roles.team_choices caches them."""
+        self.fields["to"].choices = [("", self.fields["to"].empty_label), *reviewers]
 
 
 class SavedViewForm(forms.Form):

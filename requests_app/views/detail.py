@@ -24,11 +24,13 @@ from requests_app.forms import (
     TEST_SECONDS,
     TESTED_TEXT,
     TOO_SLOW,
+    AssignForm,
     CodeTestForm,
     CommentForm,
     RejectForm,
     approval_form,
     approval_problems,
+    code_check_url,
     code_matches,
     code_taken_elsewhere,
 )
@@ -187,7 +189,7 @@ def detail_context(
     form = overrides.pop("approve_form", None)
     if form is None and tvr.is_open and can_decide:
         form = approval_form(tvr)
-    check = None
+    check = tester = None
     if tvr.request_type == "PROMOCODE_TRACKING" and form is not None:
         tested = "check" in request.GET and not form.is_bound  # the tester without JavaScript
         if form.is_bound or tested:
@@ -198,6 +200,11 @@ def detail_context(
         check = _code_check(tvr, {**source, "samples": request.GET.get("samples", "")})
         if tested:
             form.initial.update(promo_code=check["code"], match_mode=check["mode"])
+        # The tester's own fields show what it last tested (without JavaScript, its answer).
+        shown = {"promo_code": check["code"], "match_mode": check["mode"]}
+        tester = CodeTestForm(
+            initial={**shown, "samples": check["samples"]}, check_url=code_check_url(tvr)
+        )
     others = (
         TrackingValueRequest.objects.for_account(tvr.account_sid)
         .filter(media_partner_id=tvr.media_partner_id)
@@ -208,6 +215,8 @@ def detail_context(
         else []
     )
     team = roles.team_choices(getattr(tvr, "account_now", None))
+    assign_form = overrides.pop("assign_form", None) or AssignForm()
+    assign_form.offer(team["reviewers"])
     decision = getattr(tvr, "live_decision", None)
     return {
         **list_context(request),
@@ -223,8 +232,10 @@ def detail_context(
         ),
         "approve_form": form,
         "reject_form": overrides.pop("reject_form", None) or RejectForm(labels=team["reasons"]),
-        "comment_form": CommentForm(),
+        "comment_form": overrides.pop("comment_form", None) or CommentForm(),
+        "assign_form": assign_form,
         "check": check,
+        "tester": tester,
         "credit_help": CREDIT_POLICY_HELP,
         "match_help": MATCH_MODE_HELP,
         # Read with the request (get_request_or_404); absent when there is none.
@@ -233,7 +244,6 @@ def detail_context(
         "failed": getattr(tvr, "failed_decision", None),
         "timeline": timeline(tvr),
         "others": others,
-        "reviewers": team["reviewers"],
         "can_decide": can_decide,
         "can_claim": can(request, "requests_app.claim_request"),
         "can_comment": can(request, "requests_app.comment_request"),

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from requests_app import decisions, queues
-from requests_app.forms import BulkRejectForm, CommentForm
+from requests_app.forms import AssignForm, BulkRejectForm, CommentForm
 from requests_app.models import TrackingValueRequest
 
 from .common import account_sid, back_to, get_request_or_404, permission_required, render
@@ -71,19 +69,15 @@ def release(request: HttpRequest, impact_id: str) -> HttpResponse:
     return _queue_action(request, impact_id, "release", act)
 
 
-class AssignForm(forms.Form):
-    """Who to hand a request to: any active user (queues.assign says when they cannot review)."""
-
-    to = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True))
-
-
 @require_POST
 @permission_required("claim_request")
 def assign(request: HttpRequest, impact_id: str) -> HttpResponse:
     form = AssignForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a teammate to assign it to.")
-        return after_decision(request, get_request_or_404(request, impact_id), status=400)
+        if request.htmx:  # the answer is the decision card; the select is outside it
+            messages.error(request, form.errors["to"][0])
+        tvr = get_request_or_404(request, impact_id)
+        return after_decision(request, tvr, assign_form=form, status=400)
     to = form.cleaned_data["to"]
 
     def act(tvr, confirm):
@@ -103,8 +97,10 @@ def comment(request: HttpRequest, impact_id: str) -> HttpResponse:
             queues.comment(request=tvr, user=request.user, body=form.cleaned_data["body"])
         except queues.QueueError as error:
             messages.error(request, error.message)
-    else:
+    elif request.htmx:  # the answer is the timeline; the form is outside it
         messages.error(request, "A comment needs some text (up to 4,000 characters).")
+    else:  # the page again, the text kept and the field marked
+        return after_decision(request, tvr, comment_form=form, status=400)
     if request.htmx:
         return render(request, DETAIL, detail_context(request, tvr), partial="timeline")
     return redirect("requests:detail", tvr.impact_id)

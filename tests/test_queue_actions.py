@@ -87,3 +87,66 @@ def test_confirming_the_release_releases_it(client, alice, bob, make_request):
     tvr.refresh_from_db()
     assert tvr.assigned_to is None
     assert AuditEvent.objects.filter(action="release").get().detail == {"released_for": "bob"}
+
+
+def test_the_request_pages_assign_form_does_not_confirm_in_advance(as_alice, bob, make_request):
+    tvr = make_request()
+    queues.claim(request=tvr, user=bob)
+
+    html = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
+
+    url = reverse("requests:assign", args=[tvr.impact_id])
+    form = html[html.index(f'action="{url}"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="to"' in form and 'name="confirm"' not in form
+
+
+def test_assigning_a_request_another_reviewer_holds_asks_first_and_changes_nothing(
+    as_alice, admin, bob, make_request
+):
+    tvr = make_request()
+    queues.claim(request=tvr, user=bob)
+    events = AuditEvent.objects.count()
+    url = reverse("requests:assign", args=[tvr.impact_id])
+
+    response = as_alice.post(url, {"to": admin.pk})  # what the page's assign form sends
+
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "bob</strong> is working on this request. Confirm below to assign it anyway" in html
+    form = html[html.index(f'action="{url}" class="confirm"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="confirm" value="1"' in form and f'name="to" value="{admin.pk}"' in form
+    tvr.refresh_from_db()
+    assert tvr.assigned_to == bob
+    assert AuditEvent.objects.count() == events  # nothing recorded: nothing was done
+
+    as_alice.post(url, {"to": admin.pk, "confirm": "1"})  # the "Assign anyway" button
+
+    tvr.refresh_from_db()
+    assert tvr.assigned_to == admin
+    event = AuditEvent.objects.filter(action="assign").get()
+    assert event.detail == {"to": "ada", "previous": "bob"}
+
+
+def test_assigning_an_unheld_request_needs_no_confirmation(as_alice, bob, make_request):
+    tvr = make_request()
+
+    response = as_alice.post(reverse("requests:assign", args=[tvr.impact_id]), {"to": bob.pk})
+
+    assert response.status_code == 302
+    tvr.refresh_from_db()
+    assert tvr.assigned_to == bob
+
+
+def test_assigning_to_no_one_over_htmx_says_why_in_the_card(as_alice, make_request):
+    tvr = make_request()
+
+    response = as_alice.post(
+        reverse("requests:assign", args=[tvr.impact_id]), {"to": ""}, HTTP_HX_REQUEST="true"
+    )
+
+    body = response.content.decode()
+    assert '<section id="decision"' in body and "Choose a teammate to assign it to." in body
+    tvr.refresh_from_db()
+    assert tvr.assigned_to is None

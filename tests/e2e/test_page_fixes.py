@@ -1,7 +1,7 @@
 """Small fixes, each seen in a real browser: the code tester's live regex errors and stated
-case rules, an empty "My queue", the Assign select, bulk reject's count, deleting a saved view
-asks first, the audit in words, tabs that say what they hold, focus kept after swaps and
-errors, and the live region reading out list updates."""
+case rules, an empty "My queue", the Assign select and its asking first, bulk reject's count,
+deleting a saved view asks first, the audit in words, tabs that say what they hold, focus kept
+after swaps and errors, and the live region reading out list updates."""
 
 from __future__ import annotations
 
@@ -65,6 +65,23 @@ def test_the_assign_select_starts_on_choose(sign_in, live_server):
     page.goto(f"{live_server.url}/r/{open_id('BRANDED_URL_TRACKING')}/")
     assert page.input_value("#id_assign_to") == ""
     expect(page.locator("#id_assign_to option:checked")).to_have_text("Choose…")
+
+
+def test_assigning_a_request_someone_else_holds_asks_first(sign_in, live_server):
+    from requests_app import queues
+
+    request_id = open_id("BRANDED_URL_TRACKING")
+    tvr = TrackingValueRequest.objects.get(impact_id=request_id)
+    queues.claim(request=tvr, user=User.objects.get(username="ada"))
+    page = sign_in("alice")
+    page.goto(f"{live_server.url}/r/{request_id}/")
+    page.select_option("#id_assign_to", label="alice")
+    page.click("form.assign button")
+    expect(page.locator("#decision")).to_contain_text("Confirm below to assign it anyway")
+    assert TrackingValueRequest.objects.get(impact_id=request_id).assigned_to.username == "ada"
+    shot(page, "assign-asks-first")
+    page.click("form.confirm button")
+    expect(page.locator(".holder")).to_contain_text("Held by alice")
 
 
 def test_bulk_reject_says_how_many_are_selected_and_that_they_are_queued(

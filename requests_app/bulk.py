@@ -1,9 +1,9 @@
 """The sync's bulk writer: the one module allowed a database's own bulk path.
 
 Per page, a few statements with few placeholders, whatever the page size:
-- which of the page's requests are new, changed or older than the row we have (PostgreSQL: one
-  statement given the page's ids and hashes as one JSON object, which also remembers the ids
-  and sends back only the rows that differ; elsewhere the ORM, in chunks);
+- which of the page's requests are new, changed or older than the row we have: one statement
+  given the page's ids and fingerprints as one JSON object, which sends back only the rows
+  that differ (on PostgreSQL it also remembers the ids);
 - the new and changed rows only, upserted with a guard that an older answer never overwrites a
   newer row (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON
   CONFLICT DO UPDATE ... WHERE; SQLite: the same upsert with multi-row VALUES, a few hundred
@@ -12,14 +12,15 @@ Per page, a few statements with few placeholders, whatever the page size:
   at the end of a complete walk and memory stays flat at any number of requests.
 
 Every value is converted by its model field's own `get_db_prep_value`, except the payload,
-which goes in as the canonical JSON text its hash was taken over (the same document; the tests
-compare both ways of storing it, and every field of the model).
+which goes in as its canonical JSON text (the same document; the tests compare both ways of
+storing it, and every field of the model).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -71,11 +72,18 @@ REPEATING = frozenset(
 )  # fmt: skip
 SEEN_TABLE = "tvr_sync_seen"
 STAGE_TABLE = "tvr_sync_stage"
-SQLITE_CHUNK = 900  # ids per read: below every SQLite build's variable limit
 
 
 def _connection():
     return connections[MODEL.objects.db]
+
+
+class Difference(StrEnum):
+    """How a page's request differs from the row we hold."""
+
+    NEW = "new"  # we hold no row
+    CHANGED = "changed"  # another fingerprint, or the row was marked gone
+    NEWER = "newer"  # the row holds a later answer than the page: left alone
 
 
 def differing(
@@ -83,63 +91,50 @@ def differing(
     digests: dict[str, str],
     fetched_at: datetime,
     seen: SeenIds | None = None,
-) -> dict[str, tuple[str, datetime, bool] | None]:
-    """The page's requests that we do not already hold unchanged: impact_id -> what we hold
-    (payload_hash, fetched_at, is_gone), or None for one we do not hold. A row newer than
-    `fetched_at` comes back too (the caller skips it). The page's ids go into `seen`.
-
-    PostgreSQL: one statement that compares hashes beside the unique index, remembers the ids
-    and sends back only the rows that differ (none, on a re-sync of an unchanged page)."""
+) -> dict[str, Difference]:
+    """The page's requests that we do not already hold unchanged, and how they differ; the
+    page's ids go into `seen`. One statement compares the fingerprints beside the unique index
+    and sends back only what differs (nothing, on a re-sync of an unchanged page)."""
     connection = _connection()
-    if connection.vendor != "postgresql":
-        have = _held(account_sid, list(digests))
-        if seen is not None:
-            seen.add(list(digests))
-        return {
-            impact_id: held
-            for impact_id, digest in digests.items()
-            if (held := have.get(impact_id)) is None
-            or held[0] != digest
-            or held[2]
-            or held[1] > fetched_at
-        }
     quote = connection.ops.quote_name
     table = quote(MODEL._meta.db_table)
-    remember = (
-        f", seen AS (INSERT INTO {SEEN_TABLE} SELECT impact_id FROM page)"
-        if seen is not None
-        else ""
-    )
-    # The page goes as one JSON object of id -> hash (encoded in C, parsed by PostgreSQL in
-    # well under a millisecond; two arrays of 1,000 strings cost psycopg a few in Python).
-    # The account comes from the page too, not as a constant: statistics taken before a new
-    # account had rows say it has none, and a constant then steers the planner into reading
-    # the whole account for every page. Joined on both columns, each id is one probe of the
-    # unique index.
-    sql = (
-        "WITH page AS MATERIALIZED (SELECT p.key AS impact_id, p.value AS hash, "
-        "%s::varchar AS account_sid FROM jsonb_each_text(%s::jsonb) AS p)"
-        f"{remember} SELECT page.impact_id, t.{quote('payload_hash')}, t.{quote('fetched_at')}, "
-        f"t.{quote('is_gone')} FROM page LEFT JOIN {table} t "
-        f"ON t.{quote('account_sid')} = page.account_sid "
-        f"AND t.{quote('impact_id')} = page.impact_id "
-        f"WHERE t.{quote('id')} IS NULL OR t.{quote('payload_hash')} <> page.hash "
-        f"OR t.{quote('is_gone')} OR t.{quote('fetched_at')} > %s"
+    stamp = MODEL._meta.get_field("fetched_at").get_db_prep_value(fetched_at, connection)
+    # The page goes as one JSON object of id -> fingerprint: encoded in C, read by the database
+    # in well under a millisecond (two arrays of 1,000 strings cost psycopg a few in Python;
+    # the ORM's chunks of ids cost SQLite's path three times that).
+    page = orjson.dumps(digests).decode()
+    t = {name: f"t.{quote(name)}" for name in ("id", "payload_hash", "fetched_at", "is_gone")}
+    compare = (
+        f"SELECT page.impact_id, CASE WHEN {t['id']} IS NULL THEN '{Difference.NEW}' "
+        f"WHEN {t['fetched_at']} > %s THEN '{Difference.NEWER}' "
+        f"ELSE '{Difference.CHANGED}' END FROM page LEFT JOIN {table} t "
+        f"ON t.{quote('account_sid')} = page.account_sid AND t.{quote('impact_id')} = "
+        f"page.impact_id WHERE {t['id']} IS NULL OR {t['payload_hash']} <> page.hash "
+        f"OR {t['is_gone']} OR {t['fetched_at']} > %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [account_sid, orjson.dumps(digests).decode(), fetched_at])
-        return {row[0]: None if row[1] is None else row[1:] for row in cursor.fetchall()}
-
-
-def _held(account_sid: str, ids: Sequence[str]) -> dict[str, tuple[str, datetime, bool]]:
-    """impact_id -> (payload_hash, fetched_at, is_gone) for the rows we hold, in chunks of ids
-    below every SQLite build's variable limit."""
-    found: dict[str, tuple[str, datetime, bool]] = {}
-    for start in range(0, len(ids), SQLITE_CHUNK):
-        rows = MODEL.objects.filter(
-            account_sid=account_sid, impact_id__in=ids[start : start + SQLITE_CHUNK]
-        ).values_list("impact_id", "payload_hash", "fetched_at", "is_gone")
-        found.update((row[0], row[1:]) for row in rows)
+        if connection.vendor == "postgresql":
+            # The account comes from the page, not as a constant: statistics taken before a
+            # new account had rows say it has none, and a constant then steers the planner into
+            # reading the whole account for every page. Joined on both columns, each id is one
+            # probe of the unique index, whatever the statistics say.
+            remember = f", seen AS (INSERT INTO {SEEN_TABLE} SELECT impact_id FROM page)"
+            cursor.execute(
+                "WITH page AS MATERIALIZED (SELECT p.key AS impact_id, p.value AS hash, "
+                "%s::varchar AS account_sid FROM jsonb_each_text(%s::jsonb) AS p)"
+                + (remember if seen is not None else "")
+                + f" {compare}",
+                [account_sid, page, stamp, stamp],
+            )
+        else:
+            cursor.execute(
+                "WITH page AS (SELECT key AS impact_id, value AS hash, %s AS account_sid "
+                f"FROM json_each(%s)) {compare}",
+                [account_sid, page, stamp, stamp],
+            )
+        found = {impact_id: Difference(how) for impact_id, how in cursor.fetchall()}
+    if seen is not None and connection.vendor != "postgresql":
+        seen.add(list(digests))
     return found
 
 
@@ -256,7 +251,10 @@ class SeenIds:
                     f"INSERT INTO {SEEN_TABLE} SELECT unnest(%s::varchar[])", [list(ids)]
                 )
             else:
-                cursor.executemany(f"INSERT INTO {SEEN_TABLE} VALUES (%s)", [(i,) for i in ids])
+                cursor.execute(
+                    f"INSERT INTO {SEEN_TABLE} SELECT value FROM json_each(%s)",
+                    [orjson.dumps(list(ids)).decode()],
+                )
 
     def count(self) -> int:
         with _connection().cursor() as cursor:

@@ -197,10 +197,10 @@ def _store(
     counts.unchanged = len(entries) - len(differing)
     rows: list[dict[str, Any]] = []
     texts: list[str] = []
-    for impact_id, held in differing.items():
-        if held is None:
+    for impact_id, difference in differing.items():
+        if difference == bulk.Difference.NEW:
             counts.created += 1
-        elif held[1] > fetched_at:
+        elif difference == bulk.Difference.NEWER:
             counts.skipped_older += 1
             continue
         else:

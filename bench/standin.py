@@ -13,6 +13,7 @@ import argparse
 import base64
 import json
 import os
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -55,7 +56,7 @@ def build_pages(count: int, page_size: int, changed: float = 0.0) -> list[bytes]
     return encoded
 
 
-def serve(pages: list[bytes], port: int) -> None:
+def serve(pages: list[bytes], port: int, page_ms: float = 0.0) -> None:
     path = f"/Advertisers/{SID}/TrackingValueRequests"
     expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
 
@@ -73,6 +74,8 @@ def serve(pages: list[bytes], port: int) -> None:
             # Only the list: the account's other endpoints (read after a full sync) are absent.
             if url.path != path or not 1 <= number <= len(pages):
                 return self._send(404, b'{"Status": "ERROR", "Message": "Not Found"}')
+            if page_ms:  # a server that takes time to build each page, as a real one does
+                time.sleep(page_ms / 1000)
             self._send(200, pages[number - 1])
 
         def _send(self, status: int, body: bytes) -> None:
@@ -93,5 +96,7 @@ if __name__ == "__main__":
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--changed", type=float, default=0.0, help="share of requests edited")
+    parser.add_argument("--page-ms", type=float, default=0.0, help="time to build each page")
     options = parser.parse_args()
-    serve(build_pages(options.requests, options.page_size, options.changed), options.port)
+    pages = build_pages(options.requests, options.page_size, options.changed)
+    serve(pages, options.port, options.page_ms)

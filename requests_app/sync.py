@@ -151,25 +151,29 @@ def store(
 
 @dataclass(frozen=True)
 class HashedPage:
-    """One page of a walk with each request's fingerprint, worked out where the page was read
-    (the read-ahead thread, while the last page is being written)."""
+    """One page of a walk with each request's fingerprint."""
 
     page: impact.RequestPage
     fetched_at: datetime
-    entries: dict[str, Any]  # impact_id -> the raw request, or typed when `of(typed=True)`
+    entries: dict[str, Any]  # impact_id -> the request, typed if it already was, else raw
     digests: dict[str, str]  # impact_id -> its fingerprint
 
     @classmethod
     def of(
-        cls, fetched_at: datetime, page: impact.RequestPage, *, typed: bool = False
+        cls,
+        fetched_at: datetime,
+        page: impact.RequestPage,
+        typed: dict[str, impact.TrackingValueRequest] | None = None,
     ) -> HashedPage:
-        """`typed`: also type every request, for a walk whose pages are mostly new (a first
-        sync), so that work overlaps the writing of the page before."""
         entries, digests = {}, {}
         for impact_id, raw, digest in page.fingerprints():
-            entries[impact_id] = impact.storable(raw) if typed else raw
+            entries[impact_id] = typed[impact_id] if typed else raw
             digests[impact_id] = digest
         return cls(page, fetched_at, entries, digests)
+
+
+def _typed(page: impact.RequestPage) -> dict[str, impact.TrackingValueRequest]:
+    return {impact.request_id(raw): impact.storable(raw) for raw in page.records}
 
 
 def store_page(account_sid: str, hashed: HashedPage, *, seen: bulk.SeenIds) -> PageCounts:
@@ -340,14 +344,15 @@ def _walk(
     from requests_app import decisions  # decisions import this module
 
     filters = {"state": State.NEW} if run.kind == SyncRun.Kind.OPEN else {}
-    # While pages are mostly new, the read-ahead thread types them too (a first sync: 0.55 s
-    # of Python per 10,000 requests, then done while the page before is written).
+    # While pages are mostly new, the read-ahead thread types them as it reads them (a first
+    # sync: 0.55 s of Python per 10,000 requests, then done while the page before is written).
+    # Fingerprints are taken here: in the thread they would follow every download.
     mostly_new = threading.Event()
     if not TrackingValueRequest.objects.filter(account_sid=run.account_sid).exists():
         mostly_new.set()
     pages = (
-        HashedPage.of(*stamped, typed=mostly_new.is_set())
-        for stamped in _stamped_pages(client, filters, sleep)
+        (fetched_at, page, _typed(page) if mostly_new.is_set() else None)
+        for fetched_at, page in _stamped_pages(client, filters, sleep)
     )
     if client.over_network:
         pages = _read_ahead(pages)
@@ -357,7 +362,8 @@ def _walk(
     saved_at = time.monotonic()
     with bulk.SeenIds() as seen:
         try:
-            for hashed in pages:
+            for read in pages:
+                hashed = HashedPage.of(*read)
                 counts = store_page(run.account_sid, hashed, seen=seen)
                 observed.update(
                     i for i in hashed.digests if i in waiting and hashed.fetched_at > waiting[i]
@@ -411,8 +417,8 @@ def _stamped_pages(
 
 
 def _read_ahead[T](items: Iterator[T]) -> Iterator[T]:
-    """Fetch (and hash) the next page in a thread while this one is written, so a sync takes
-    about as long as the slower of downloading and writing, not both. At most one page waits,
+    """Fetch the next page in a thread while this one is written, so a sync takes about as
+    long as the slower of downloading and writing, not both. At most one page waits,
     so memory stays flat; a failure reaches the caller in page order; stopping early stops the
     thread. Only for clients that do nothing but HTTP (the thread never touches the
     database)."""

@@ -320,3 +320,25 @@ def test_one_accounts_audit_page_reads_its_own_index_not_every_newer_event(sandb
     plan = AuditEvent.objects.filter(account_sid__in=[sandbox_sid]).order_by("-id")[:101].explain()
 
     assert "audit_account" in plan
+
+
+def test_the_audit_page_interleaves_the_account_and_sign_ins_newest_first_across_pages(
+    client, admin, sandbox_sid
+):
+    # Each visible account's events are read apart (through its own index) and merged.
+    client.force_login(admin)  # itself a sign-in, the oldest event
+    expected = [""]
+    for i in range(130):
+        account = sandbox_sid if i % 3 else ""  # a sign-in (no account) every third event
+        audit.record(
+            action="claim" if account else "sign_in", outcome="success", actor=admin,
+            account_sid=account, request_impact_id=str(1000 + i) if account else "",
+        )  # fmt: skip
+        expected.append(str(1000 + i) if account else "")
+
+    first = client.get(reverse("requests:audit"), **HTMX)
+    second = client.get(reverse("requests:audit"), {"before": first.context["next_before"]}, **HTMX)
+
+    shown = [row.request_id for row in [*first.context["rows"], *second.context["rows"]]]
+    assert shown == expected[::-1]
+    assert len(first.context["rows"]) == 100 and second.context["next_before"] is None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime, time
+from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 from django import forms
@@ -120,7 +123,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     shown = events.order_by("-id").values_list(
         "id", *AUDIT_ROW_COLUMNS, "detail__decision", named=True
     )
-    page = list(shown[:101])
+    # Each visible account's newest events through its own index, merged: one query over all
+    # of them walked the primary key, so an account whose events are older skipped every newer
+    # event of the others (a 10,000-event account's page took 25 ms beside a 100,000 one's 10).
+    newest = [shown.filter(account_sid=sid)[:101] for sid in visible_accounts(request)]
+    page = list(islice(heapq.merge(*newest, key=attrgetter("id"), reverse=True), 101))
     more = len(page) > 100
     page = page[:100]
     # A queued row says what became of its decision: one query, only when the page has some.

@@ -418,10 +418,9 @@ def _stamped_pages(
 
 def _read_ahead[T](items: Iterator[T]) -> Iterator[T]:
     """Fetch the next page in a thread while this one is written, so a sync takes about as
-    long as the slower of downloading and writing, not both. At most one page waits,
-    so memory stays flat; a failure reaches the caller in page order; stopping early stops the
-    thread. Only for clients that do nothing but HTTP (the thread never touches the
-    database)."""
+    long as the slower of downloading and writing, not both. At most one page waits, so memory
+    stays flat; a failure reaches the caller in page order; stopping early stops the thread.
+    Only for clients that do nothing but HTTP (the thread never touches the database)."""
     box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
 

@@ -93,24 +93,6 @@ def test_a_re_sync_types_only_the_requests_that_changed(fake, sandbox_sid, monke
     assert rows(sandbox_sid)[changed["Id"]].additional_instructions == "Edited since the last sync."
 
 
-def test_a_first_sync_types_its_pages_where_they_are_read_overlapping_the_writing(
-    fake, sandbox_sid, monkeypatch
-):
-    parse = impact.TrackingValueRequest.parse
-    typed_in: list[str] = []
-
-    def noting_parse(raw, **kwargs):
-        typed_in.append(threading.current_thread().name)
-        return parse(raw, **kwargs)
-
-    monkeypatch.setattr(impact.TrackingValueRequest, "parse", noting_parse)
-    run = sync.run_sync(sandbox_sid)
-
-    assert run.created == 10 and len(typed_in) == 10  # each typed once
-    expected = "tvr-sync-read-ahead" if fake.over_network else threading.main_thread().name
-    assert set(typed_in) == {expected}
-
-
 def test_requests_impact_stopped_returning_are_marked_gone_not_deleted(fake, sandbox_sid):
     sync.run_sync(sandbox_sid)
     removed = next(iter(fake.payloads))

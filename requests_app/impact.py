@@ -241,7 +241,7 @@ def _compact(value: Any) -> bytes:
 
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, compact, UTF-8, NaN as null: the one text a payload's hash is taken over.
+    """Sorted keys, compact, UTF-8, NaN as null: the text the cache stores a payload as.
 
     orjson, about six times the standard library's speed; what it refuses (an integer past 64
     bits, a lone surrogate) the standard library writes in the same shape."""
@@ -627,12 +627,6 @@ class RequestPage:
         fingerprint with the row it holds and types (and encodes to store) only what changed."""
         for raw in self.records:
             yield request_id(raw), raw, fingerprint(raw)
-
-
-def storable(raw: Mapping[str, Any]) -> TrackingValueRequest:
-    """A raw request typed, with the canonical text the cache stores."""
-    clean, blob = _storable(raw)
-    return TrackingValueRequest.parse(clean, canonical=blob)
 
 
 # The cache keys requests by Id in a column of this width (impact.com's Ids are short numbers).

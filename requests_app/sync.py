@@ -57,10 +57,6 @@ class PageCounts:
     skipped_older: int = 0
 
 
-def payload_hash(raw: Any) -> str:
-    return impact.fingerprint(raw)
-
-
 def _first_value(item: impact.TrackingValueRequest, *, approved: bool) -> str:
     if item.promo_codes:
         code = item.promo_codes[0]
@@ -201,7 +197,7 @@ def _store(
             counts.updated += 1
         item = entries[impact_id]
         if not isinstance(item, impact.TrackingValueRequest):
-            item = impact.storable(item)
+            item = impact.TrackingValueRequest.parse(item)
         rows.append(_row(item, fetched_at, digests[impact_id]) | {"account_sid": account_sid})
         texts.append(item.raw_json or impact.canonical_json(item.raw))
     if rows:

@@ -73,5 +73,5 @@ def test_storing_a_surprising_request_keeps_the_cache_consistent(payload, sandbo
 
     row = TrackingValueRequest.objects.get(account_sid=sandbox_sid, impact_id=item.id)
     assert again.unchanged == 1
-    assert row.payload_hash == sync.payload_hash(item.raw)
+    assert row.payload_hash == impact.fingerprint(item.raw)
     assert len(row.request_type) <= 32 and len(row.state) <= 16

@@ -8,7 +8,7 @@ class RequestsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from requests_app import signin  # noqa: F401  (connects the sign-in receivers)
+        from requests_app import checks, signin  # noqa: F401  (registers checks, receivers)
         from requests_app.roles import ensure_roles, watch_team_changes
         from requests_app.search import ensure_index
 

@@ -119,7 +119,10 @@ def _send_or_schedule(decision: Decision, approval: impact.Approval | None = Non
 
 def undo(*, decision: Decision, user: Any) -> bool:
     """Take back a queued decision before it is sent; False when it is too late."""
-    if decision.decided_by_id != user.pk and roles.role_of(user) != roles.ADMIN:
+    if (
+        decision.decided_by_id != user.pk
+        and roles.role_on(user, decision.request.account_sid) != roles.ADMIN
+    ):
         raise NotAllowed("Only the person who made a decision can undo it.")
     with transaction.atomic():
         taken_back = Decision.objects.filter(pk=decision.pk, status=Decision.Status.QUEUED).update(
@@ -204,7 +207,7 @@ def _claim(
     note: str = "",
     confirm: bool = False,
 ) -> Decision:
-    if not user.has_perm("requests_app.decide_request"):
+    if not roles.may(user, roles.DECIDE, request.account_sid):
         raise NotAllowed("Your role cannot approve or reject requests.")
     delay = settings.TVR_DECISION_DELAY_SECONDS
     try:

@@ -7,6 +7,8 @@ command or cron line:
 - a decision whose sender died mid-call becomes unconfirmed, and unconfirmed decisions are
   re-read from impact.com when due (backoff in decisions.CHECK_BACKOFF);
 - a queued decision whose task was lost is sent once due.
+It also starts each account's sync when that account is due (`start_due_syncs`): every
+account on its own schedule, its own lock and its own rate-limit budget.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import threading
 from django.conf import settings
 from django.db import connections
 
-from requests_app import decisions, sync
+from requests_app import accounts, decisions, sync
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,19 @@ def sweep() -> dict[str, int]:
     if any(done.values()):
         logger.info("Sweep: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items()))
     return done
+
+
+def start_due_syncs() -> list[str]:
+    """Start the background sync of every account that is due for one (sync.due_kind, from
+    its own last syncs). One account failing to start never keeps another from starting."""
+    started = []
+    for sid in accounts.syncable_sids():
+        try:
+            if sync.refresh_if_stale(sid) is not None:
+                started.append(sid)
+        except Exception:
+            logger.exception("Could not start the sync of %s", sid)
+    return started
 
 
 class Sweeper:
@@ -55,6 +70,7 @@ class Sweeper:
         while not self.stopped.is_set():
             try:
                 sweep()
+                start_due_syncs()
             except Exception:  # the next pass tries again; the worker keeps running tasks
                 logger.exception("Sweep failed")
             finally:

@@ -1316,51 +1316,63 @@ def default_account_sid() -> str:
     return settings.IMPACT_SANDBOX_ACCOUNT_SID if uses_sandbox() else settings.IMPACT_ACCOUNT_SID
 
 
-def get_client(account_sid: str | None = None) -> ImpactClient:
-    """A client for the account, configured from settings.
+def client_for(
+    *, account_sid: str, auth_token: str, base_url: str = "", session: Any = None
+) -> ImpactClient:
+    """A client for these credentials (base_url: IMPACT_API_BASE_URL when empty), with the
+    timeouts, retries and paging from settings."""
+    return ImpactClient(
+        base_url=(base_url or settings.IMPACT_API_BASE_URL).rstrip("/"),
+        account_sid=account_sid,
+        auth_token=auth_token,
+        connect_timeout=settings.IMPACT_CONNECT_TIMEOUT,
+        read_timeout=settings.IMPACT_READ_TIMEOUT,
+        interactive_timeout=settings.IMPACT_INTERACTIVE_TIMEOUT,
+        read_retries=settings.IMPACT_READ_RETRIES,
+        max_retry_wait=settings.IMPACT_MAX_RETRY_WAIT,
+        page_size=settings.IMPACT_PAGE_SIZE,
+        api_version=settings.IMPACT_API_VERSION,
+        session=session,
+    )
 
-    With credentials set, it talks to IMPACT_API_BASE_URL. Without, it talks to the sandbox:
-    in-process by default, or over HTTP when IMPACT_API_BASE_URL points somewhere other
-    than api.impact.com (e.g. `run_sandbox` on 127.0.0.1:8765).
+
+def get_client(account_sid: str | None = None) -> ImpactClient:
+    """A client for the account.
+
+    An account added in the app or with `manage.py add_account` talks to its own base URL
+    (IMPACT_API_BASE_URL when it has none) with its own stored token. The account in the
+    environment talks to IMPACT_API_BASE_URL; without credentials in the environment, the
+    sandbox answers: in-process by default, or over HTTP when IMPACT_API_BASE_URL points
+    somewhere other than api.impact.com (e.g. `run_sandbox` on 127.0.0.1:8765).
     """
+    from requests_app.credentials import TokenUnreadable
+    from requests_app.models import Account
+
     account_sid = account_sid or default_account_sid()
-    options = {
-        "connect_timeout": settings.IMPACT_CONNECT_TIMEOUT,
-        "read_timeout": settings.IMPACT_READ_TIMEOUT,
-        "interactive_timeout": settings.IMPACT_INTERACTIVE_TIMEOUT,
-        "read_retries": settings.IMPACT_READ_RETRIES,
-        "max_retry_wait": settings.IMPACT_MAX_RETRY_WAIT,
-        "page_size": settings.IMPACT_PAGE_SIZE,
-        "api_version": settings.IMPACT_API_VERSION,
-    }
+    stored = Account.objects.filter(sid=account_sid).exclude(token_encrypted="").first()
+    if stored is not None:
+        try:
+            token = stored.auth_token()
+        except TokenUnreadable as error:
+            raise NotConfigured(str(error)) from None
+        return client_for(account_sid=account_sid, auth_token=token, base_url=stored.base_url)
     if not uses_sandbox():
         if account_sid != settings.IMPACT_ACCOUNT_SID:
             raise NotConfigured(
                 f"No impact.com credentials are configured for account {account_sid}."
             )
-        return ImpactClient(
-            base_url=settings.IMPACT_API_BASE_URL,
-            account_sid=account_sid,
-            auth_token=settings.IMPACT_AUTH_TOKEN,
-            **options,
-        )
+        return client_for(account_sid=account_sid, auth_token=settings.IMPACT_AUTH_TOKEN)
     if account_sid != settings.IMPACT_SANDBOX_ACCOUNT_SID:
         raise NotConfigured(
             f"The sandbox only serves account {settings.IMPACT_SANDBOX_ACCOUNT_SID}."
         )
     if settings.IMPACT_API_BASE_URL != "https://api.impact.com":
-        return ImpactClient(
-            base_url=settings.IMPACT_API_BASE_URL,
-            account_sid=account_sid,
-            auth_token=settings.IMPACT_SANDBOX_AUTH_TOKEN,
-            **options,
-        )
+        return client_for(account_sid=account_sid, auth_token=settings.IMPACT_SANDBOX_AUTH_TOKEN)
     from requests_app.sandbox.transport import in_process_session
 
-    return ImpactClient(
-        base_url=IN_PROCESS_SANDBOX_URL,
+    return client_for(
         account_sid=account_sid,
         auth_token=settings.IMPACT_SANDBOX_AUTH_TOKEN,
+        base_url=IN_PROCESS_SANDBOX_URL,
         session=in_process_session(),
-        **options,
     )

@@ -36,10 +36,18 @@ class RequestType(models.TextChoices):
 
 
 class Account(models.Model):
-    """One impact.com advertiser account and what we know of its API budget and syncs."""
+    """One impact.com advertiser account, how to reach it, and what we know of its API budget
+    and syncs. An account added in the app or with `manage.py add_account` carries its own
+    token (encrypted, see credentials.py) and optionally its own API address; the account in
+    the environment (or the sandbox's) needs neither."""
 
     sid = models.CharField("AccountSID", max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
+    base_url = models.URLField(
+        "API base URL", blank=True, help_text="Leave empty for https://api.impact.com."
+    )
+    token_encrypted = models.TextField(blank=True, editable=False)
+    token_saved_at = models.DateTimeField(null=True, blank=True, editable=False)
     rate_limit = models.PositiveIntegerField(null=True, blank=True)
     rate_remaining = models.PositiveIntegerField(null=True, blank=True)
     rate_reset_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +73,23 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.sid
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_encrypted)
+
+    def set_token(self, token: str) -> None:
+        """Keep `token` encrypted (saved by the caller); it is never shown again."""
+        from requests_app import credentials
+
+        self.token_encrypted = credentials.encrypt(token)
+        self.token_saved_at = timezone.now()
+
+    def auth_token(self) -> str:
+        """The token in clear, for the client that sends it to impact.com and nothing else."""
+        from requests_app import credentials
+
+        return credentials.decrypt(self.token_encrypted)
 
     @classmethod
     def changed(cls, sid: str, *, rows: bool = False) -> None:
@@ -486,27 +511,61 @@ class Comment(models.Model):
         return f"{self.author} on {self.request.impact_id}"
 
 
-class RejectionReason(models.Model):
-    """A reason the admin keeps for reviewers to pick when rejecting."""
+class Grant(models.Model):
+    """One person's role on one account: what they may do there (roles.py). A person sees
+    only the accounts granted to them; superusers see all."""
 
-    label = models.CharField(max_length=120, unique=True)
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        REVIEWER = "reviewer", "Reviewer"
+        ADMIN = "admin", "Admin"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tvr_grants"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="grant_one_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} is {self.role} on {self.account_id}"
+
+
+class RejectionReason(models.Model):
+    """A reason an account's admin keeps for reviewers to pick when rejecting."""
+
+    account_sid = models.CharField(max_length=64, blank=True)
+    label = models.CharField(max_length=120)
     position = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["position", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_sid", "label"], name="rejection_reason_unique_label"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.label
 
     @classmethod
-    def active_labels(cls) -> list[str]:
-        return list(cls.objects.filter(active=True).values_list("label", flat=True))
+    def active_labels(cls, account_sid: str) -> list[str]:
+        rows = cls.objects.filter(account_sid=account_sid, active=True)
+        return list(rows.values_list("label", flat=True))
 
 
 class SavedView(models.Model):
     """A named set of list filters, for its owner or for the whole team."""
 
+    account_sid = models.CharField(max_length=64, blank=True)
     name = models.CharField(max_length=80)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
@@ -518,7 +577,9 @@ class SavedView(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name"),
+            models.UniqueConstraint(
+                fields=["account_sid", "owner", "name"], name="saved_view_unique_name"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -564,6 +625,8 @@ class Preference(models.Model):
     )
     # After approving or rejecting, open the same list's next open request by itself.
     auto_advance = models.BooleanField("open the next request after a decision", default=True)
+    # The account a page without one in its address opens (the last one switched to).
+    account_sid = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return f"Preferences of user {self.user_id}"

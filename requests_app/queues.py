@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from requests_app import audit
+from requests_app import audit, roles
 from requests_app.models import Account, AuditEvent, Comment, TrackingValueRequest
 
 QUEUES = [
@@ -100,8 +100,8 @@ def queue_counts(account_sid: str, user: Any, account: Account | None = None) ->
     return {**mine, **everyone}
 
 
-def _require(user: Any, perm: str, what: str) -> None:
-    if not user.has_perm(f"requests_app.{perm}"):
+def _require(user: Any, perm: str, what: str, account_sid: str) -> None:
+    if not roles.may(user, f"requests_app.{perm}", account_sid):
         raise QueueError(f"Your role cannot {what}.")
 
 
@@ -144,7 +144,7 @@ def _held_by_other(current: TrackingValueRequest, user: Any, confirm: bool) -> s
 def claim(
     *, request: TrackingValueRequest, user: Any, confirm: bool = False
 ) -> TrackingValueRequest:
-    _require(user, "claim_request", "claim requests")
+    _require(user, "claim_request", "claim requests", request.account_sid)
     with transaction.atomic():
         current = _locked(request)
         if not current.is_open:
@@ -158,7 +158,7 @@ def claim(
 def release(
     *, request: TrackingValueRequest, user: Any, confirm: bool = False
 ) -> TrackingValueRequest:
-    _require(user, "claim_request", "release requests")
+    _require(user, "claim_request", "release requests", request.account_sid)
     with transaction.atomic():
         current = _locked(request)
         if current.assigned_to is None:
@@ -172,8 +172,8 @@ def release(
 def assign(
     *, request: TrackingValueRequest, to: Any, user: Any, confirm: bool = False
 ) -> TrackingValueRequest:
-    _require(user, "claim_request", "assign requests")
-    if not to.is_active or not to.has_perm("requests_app.decide_request"):
+    _require(user, "claim_request", "assign requests", request.account_sid)
+    if not to.is_active or not roles.may(to, roles.DECIDE, request.account_sid):
         raise QueueError(f"{to.get_username()} cannot review requests.")
     with transaction.atomic():
         current = _locked(request)
@@ -188,7 +188,7 @@ def assign(
 
 
 def comment(*, request: TrackingValueRequest, user: Any, body: str) -> Comment:
-    _require(user, "comment_request", "comment")
+    _require(user, "comment_request", "comment", request.account_sid)
     body = body.strip()
     if not body:
         raise QueueError("A comment needs some text.")

@@ -1,9 +1,17 @@
-"""The three roles, as Django groups with permissions. Kept in step after every migrate."""
+"""The three roles, held per account (`Grant`), and what each lets a person do there.
+
+A person's role on an account is a `Grant` row; the permission names below are what each role
+carries, asked for by the views (`views/common.permission_required`) for the account of the
+object being acted on. Django's admin site is for superusers, plus account admins for the
+sign-ins themselves: holding the admin role anywhere puts a person in the "admin" group,
+which carries only the user-management permissions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 VIEWER = "viewer"
@@ -36,6 +44,8 @@ _ADMIN = [
     "auth.add_user",
     "auth.change_user",
 ]
+VIEW = "requests_app.view_trackingvaluerequest"
+DECIDE = "requests_app.decide_request"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     VIEWER: _VIEW,
     REVIEWER: _VIEW + _REVIEW,
@@ -43,51 +53,107 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# What the "admin" group carries in Django's admin site: the sign-ins, never the accounts' data.
+USER_MANAGEMENT = ["auth.view_user", "auth.add_user", "auth.change_user"]
+
+
 def ensure_roles(**kwargs: Any) -> None:
-    """Create or update the role groups so each has exactly its permissions."""
+    """Create or update the "admin" group so it carries exactly the user-management
+    permissions (the roles themselves are per account, see Grant)."""
     from django.contrib.auth.models import Group, Permission
 
-    for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
-        for name in names:
-            app_label, codename = name.split(".")
-            perm = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if perm is not None:
-                wanted.append(perm)
-        group.permissions.set(wanted)
+    group, _ = Group.objects.get_or_create(name=ADMIN)
+    wanted = []
+    for name in USER_MANAGEMENT:
+        app_label, codename = name.split(".")
+        perm = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
+        if perm is not None:
+            wanted.append(perm)
+    group.permissions.set(wanted)
 
 
-def role_of(user: Any) -> str | None:
-    """The highest role a user holds (superusers count as admin)."""
-    if not user.is_authenticated:
+def role_on(user: Any, account_sid: str) -> str | None:
+    """The role `user` holds on the account (superusers count as admin everywhere)."""
+    from requests_app.models import Grant
+
+    if not user.is_authenticated or not user.is_active:
         return None
     if user.is_superuser:
         return ADMIN
-    names = set(user.groups.values_list("name", flat=True))
-    return next((r for r in reversed(ROLES) if r in names), None)
+    grant = Grant.objects.filter(user=user.pk, account__sid=account_sid).first()
+    return grant.role if grant else None
+
+
+def may(user: Any, perm: str, account_sid: str) -> bool:
+    """Whether `user`'s role on the account carries `perm` ('app_label.codename'): the check
+    the actions themselves make, on the account of the request they act on."""
+    if user.is_active and user.is_superuser:
+        return True
+    return perm in ROLE_PERMISSIONS.get(role_on(user, account_sid) or "", ())
+
+
+def grant(user: Any, account_sid: str, role: str | None) -> None:
+    """Give `user` `role` on the account (None takes every role there away), and keep their
+    place in Django's admin site in step: staff and in the "admin" group while they are an
+    admin of some account."""
+    from django.contrib.auth.models import Group
+
+    from requests_app.models import Account, Grant
+
+    with transaction.atomic():
+        account, _ = Account.objects.get_or_create(sid=account_sid)
+        if role is None:
+            Grant.objects.filter(user=user, account=account).delete()
+        else:
+            Grant.objects.update_or_create(user=user, account=account, defaults={"role": role})
+        admin_somewhere = Grant.objects.filter(user=user, role=ADMIN).exists()
+        if not user.is_superuser and user.is_staff != admin_somewhere:
+            user.is_staff = admin_somewhere
+            user.save(update_fields=["is_staff"])
+        group = Group.objects.filter(name=ADMIN).first()
+        if group is not None:
+            if admin_somewhere:
+                user.groups.add(group)
+            else:
+                user.groups.remove(group)
+
+
+def visible_accounts(user: Any) -> list[Any]:
+    """The accounts `user` may open, with their role on each as `role` (superusers: all)."""
+    from django.db.models import OuterRef, Subquery
+
+    from requests_app.models import Account, Grant
+
+    accounts = Account.objects.order_by("name", "sid")
+    if user.is_superuser:
+        everyone = list(accounts)
+        for account in everyone:
+            account.role = ADMIN
+        return everyone
+    role = Grant.objects.filter(account=OuterRef("pk"), user=user.pk).values("role")
+    return list(accounts.annotate(role=Subquery(role)).filter(grants__user=user.pk))
 
 
 # --- what the signed-in user may do -----------------------------------------------------------
-# Every page asks (the top bar's links, the list's checkboxes, each action's check). Django's
-# ModelBackend answers with two queries per request; its answer changes only when users, groups
-# or permissions change, and those changes bump every account's team version, so it is cached
-# under that version and every process sees a change at once.
+# Every page asks (the top bar's links, the list's checkboxes, each action's check). The answer
+# changes only when users, grants or reasons change, and those changes bump every account's
+# team version, so it is cached under that version and every process sees a change at once.
 
 
 def permissions(user: Any, account: Any) -> frozenset[str]:
-    """'app_label.codename' of every permission ModelBackend grants user (none when inactive
-    or signed out), cached under the account's team version when there is an account."""
+    """'app_label.codename' of every permission `user` holds on `account` by their role there
+    (a superuser: every permission; nobody signed out or inactive: none), cached under the
+    account's team version."""
     if not user.is_authenticated or not user.is_active:
         return frozenset()
 
     def compute() -> frozenset[str]:
-        return frozenset(user.get_all_permissions())
+        if user.is_superuser:
+            return frozenset(user.get_all_permissions())
+        return frozenset(ROLE_PERMISSIONS.get(role_on(user, account.sid) or "", ()))
 
-    if account is None:
-        return compute()
     return account.cached("perms", compute, vary=str(user.pk), follows="team")
 
 
@@ -118,15 +184,17 @@ def team_choices(account: Any) -> dict[str, list]:
 
     def compute() -> dict[str, list]:
         users = get_user_model().objects.filter(
-            is_active=True, groups__permissions__codename="decide_request"
+            is_active=True,
+            tvr_grants__account__sid=account.sid,
+            tvr_grants__role__in=[r for r, perms in ROLE_PERMISSIONS.items() if DECIDE in perms],
         )
         name = get_user_model().USERNAME_FIELD
         return {
             "reviewers": list(users.distinct().order_by(name).values_list("pk", name)),
-            "reasons": RejectionReason.active_labels(),
+            "reasons": RejectionReason.active_labels(account.sid),
         }
 
-    return account.cached("team", compute, follows="team") if account is not None else compute()
+    return account.cached("team", compute, follows="team")
 
 
 def _team_changed(sender: Any, **kwargs: Any) -> None:
@@ -145,10 +213,12 @@ def watch_team_changes() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from requests_app.models import RejectionReason
+    from requests_app.models import Grant, RejectionReason
 
     user = get_user_model()
     for signal, sender in [
+        (post_save, Grant),
+        (post_delete, Grant),
         (post_save, user),
         (post_delete, user),
         (m2m_changed, user.groups.through),

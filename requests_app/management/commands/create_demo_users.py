@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
 from requests_app import impact, roles
@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.email = f"{username}@example.com"
                 user.save()
-            user.groups.set([Group.objects.get(name=role)])
+            roles.grant(user, impact.default_account_sid(), role)
         self.stdout.write("Demo logins (sandbox only), password for all: " + DEMO_PASSWORD)
         for username, role in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {role}")

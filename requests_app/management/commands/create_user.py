@@ -6,13 +6,14 @@ import getpass
 import os
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from requests_app import roles
+from requests_app import impact, roles
+from requests_app.models import Account
 
 
 class Command(BaseCommand):
@@ -21,6 +22,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", choices=roles.ROLES, required=True)
+        parser.add_argument(
+            "--account",
+            metavar="SID",
+            help="The account the role is on (default: the deployment's own account).",
+        )
         parser.add_argument("--email", default="")
         parser.add_argument(
             "--password-env",
@@ -31,6 +37,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         roles.ensure_roles()
         username = options["username"]
+        sid = options["account"] or impact.default_account_sid()
+        if options["account"] and not Account.objects.filter(sid=sid).exists():
+            raise CommandError(f"No account {sid}: add it first with manage.py add_account.")
         for name in ("username", "email"):  # NUL, 151 characters, "not an email"
             try:
                 User._meta.get_field(name).clean(options[name], None)
@@ -52,11 +61,10 @@ class Command(BaseCommand):
                 user.set_password(password)
             if options["email"]:
                 user.email = options["email"]
-            user.is_staff = options["role"] == roles.ADMIN
             user.save()
-            user.groups.set([Group.objects.get(name=options["role"])])
+            roles.grant(user, sid, options["role"])
         verb = "Updated" if existing else "Created"
-        self.stdout.write(self.style.SUCCESS(f"{verb} {username} as {options['role']}."))
+        self.stdout.write(self.style.SUCCESS(f"{verb} {username} as {options['role']} on {sid}."))
 
     def _password(self, variable: str | None) -> str:
         if variable:

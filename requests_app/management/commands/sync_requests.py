@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app import impact, sync, tracking_values
+from requests_app import accounts, impact, sync, tracking_values
 from requests_app.models import SyncRun
 
 
@@ -14,7 +14,13 @@ class Command(BaseCommand):
     help = "Sync tracking value requests from impact.com (or the sandbox) into the cache."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--account", help="AccountSID (default: the configured account)")
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument("--account", help="AccountSID (default: the deployment's own account)")
+        which.add_argument(
+            "--all",
+            action="store_true",
+            help="Every account, one after another; one's failure does not stop the others.",
+        )
         parser.add_argument(
             "--open-only", action="store_true", help="Only requests in state NEW (fast)."
         )
@@ -23,8 +29,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        account = options["account"] or impact.default_account_sid()
         kind = SyncRun.Kind.OPEN if options["open_only"] else SyncRun.Kind.FULL
+        if not options["all"]:
+            self.sync_one(options["account"] or impact.default_account_sid(), kind, options)
+            return
+        failed = []
+        for sid in accounts.syncable_sids():
+            try:
+                self.sync_one(sid, kind, options)
+            except CommandError as error:
+                self.stderr.write(f"{sid}: {error}")
+                failed.append(sid)
+        if failed:
+            raise CommandError(f"The sync of {', '.join(failed)} failed; the others are done.")
+
+    def sync_one(self, account: str, kind: str, options: dict[str, Any]) -> None:
         quiet = options["quiet"]
 
         def progress(run: SyncRun) -> None:

@@ -1,0 +1,148 @@
+"""impact.com accounts as data: adding or changing one (credentials checked with impact.com
+first, token kept encrypted) and granting people a role on it. The app's Accounts and Team
+pages and `manage.py add_account` / `grant` all go through here, and each leaves an audit
+event (never with the token in it)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+
+from requests_app import audit, credentials, impact, roles
+from requests_app.models import Account, AuditEvent
+
+# impact.com's AccountSIDs are letters and digits; the address prefix (/a/<SID>/) takes no more.
+SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_TOKEN_LENGTH = 500
+ACCOUNT_SAVED = "account_saved"
+ROLE_GRANTED = "role_granted"
+
+
+class AccountRefused(Exception):
+    """The account was not saved; `message` says why, for a person to read."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Saved:
+    account: Account
+    created: bool
+    company: impact.CompanyInformation
+
+
+def check_sid(sid: str) -> str:
+    if not SID_PATTERN.fullmatch(sid or ""):
+        raise AccountRefused(
+            "An AccountSID is 1-64 letters, digits, '-' or '_' (impact.com shows it under "
+            "Settings → API)."
+        )
+    return sid
+
+
+def check_base_url(base_url: str) -> str:
+    if not base_url:
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(base_url)
+    except ValidationError:
+        raise AccountRefused("The API base URL must be an http or https address.") from None
+    return base_url.rstrip("/")
+
+
+def save_account(
+    sid: str, *, token: str = "", name: str = "", base_url: str = "", actor: Any = None
+) -> Saved:
+    """Add the account or change it, once impact.com accepts its credentials: the token given
+    (or the one already stored, when none is), at `base_url`. The account is named from its
+    CompanyInformation unless `name` is given. Nothing is saved when the check fails."""
+    sid = check_sid(sid)
+    base_url = check_base_url(base_url)
+    if len(token) > MAX_TOKEN_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in token):
+        raise AccountRefused(
+            f"An auth token is up to {MAX_TOKEN_LENGTH} printable characters; this one is not."
+        )
+    existing = Account.objects.filter(sid=sid).first()
+    if not token:
+        if existing is None or not existing.has_token:
+            raise AccountRefused(f"Give account {sid}'s auth token: none is stored for it.")
+        try:
+            token = existing.auth_token()
+        except credentials.TokenUnreadable as error:
+            raise AccountRefused(str(error)) from None
+    client = impact.client_for(account_sid=sid, auth_token=token, base_url=base_url)
+    try:
+        company = client.company_information(
+            deadline=impact.Deadline(settings.IMPACT_INTERACTIVE_TIMEOUT)
+        )
+    except impact.ImpactError as error:
+        raise AccountRefused(
+            f"impact.com did not accept account {sid}'s credentials: {error.message} "
+            "Nothing was saved."
+        ) from None
+    with transaction.atomic():
+        account, created = Account.objects.select_for_update().get_or_create(sid=sid)
+        changed_token = not account.has_token or account.auth_token() != token
+        account.name = name.strip()[:200] or company.company_name[:200] or account.name
+        account.base_url = base_url
+        if changed_token:
+            account.set_token(token)
+        account.save()
+        Account.team_changed()  # everyone's list of accounts (the top bar's switcher)
+        audit.record(
+            action=ACCOUNT_SAVED,
+            outcome=AuditEvent.Outcome.SUCCESS,
+            actor=actor,
+            account_sid=sid,
+            detail={
+                "added": created,
+                "name": account.name,
+                "base_url": base_url,
+                "token_changed": changed_token,
+            },
+        )
+    return Saved(account=account, created=created, company=company)
+
+
+def grant_role(user: Any, sid: str, role: str | None, *, actor: Any = None) -> None:
+    """Give `user` `role` on account `sid` (None: no role there), with an audit event."""
+    if role is not None and role not in roles.ROLES:
+        raise AccountRefused(f"A role is one of {', '.join(roles.ROLES)}.")
+    if not Account.objects.filter(sid=sid).exists() and sid != impact.default_account_sid():
+        raise AccountRefused(f"No account {sid}: add it first.")
+    with transaction.atomic():
+        roles.grant(user, sid, role)
+        audit.record(
+            action=ROLE_GRANTED,
+            outcome=AuditEvent.Outcome.SUCCESS,
+            actor=actor,
+            account_sid=sid,
+            detail={"user": user.get_username(), "role": role or "none"},
+        )
+
+
+def syncable_sids() -> list[str]:
+    """Every account the deployment can reach: its own (environment or sandbox) first, then
+    each account added with a token."""
+    own = impact.default_account_sid()
+    added = Account.objects.exclude(token_encrypted="").exclude(sid=own).order_by("sid")
+    return [own, *added.values_list("sid", flat=True)]
+
+
+def rotate_tokens() -> int:
+    """Encrypt every stored token again with the first key in TVR_ENCRYPTION_KEYS."""
+    rotated = 0
+    with transaction.atomic():
+        for account in Account.objects.select_for_update().exclude(token_encrypted=""):
+            account.token_encrypted = credentials.rotate(account.token_encrypted)
+            account.save(update_fields=["token_encrypted"])
+            rotated += 1
+    return rotated

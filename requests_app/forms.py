@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests_app import deals, impact, patterns, pickers, queues, search, tracking_values
-from requests_app.models import RejectionReason, RequestType, State, TrackingValueRequest
+from requests_app.models import RequestType, State, TrackingValueRequest
 
 ID_MAX = 2**63 - 1
 
@@ -516,11 +516,10 @@ class RejectForm(DecisionForm):
     )
     field_order = ["reason", "reason_text", "note"]
 
-    def __init__(self, *args: Any, labels: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, labels: list[str], **kwargs: Any) -> None:
+        """`labels`: the account's active rejection reasons (roles.team_choices)."""
         kwargs.setdefault("auto_id", "id_reject_%s")
         super().__init__(*args, **kwargs)
-        if labels is None:
-            labels = RejectionReason.active_labels()
         self.fields["reason"].choices = [("", "No reason given"), *((x, x) for x in labels)]
 
     def reason_value(self) -> str:
@@ -582,3 +581,49 @@ class SavedViewForm(forms.Form):
     )
     shared = forms.BooleanField(label="Share with the team", required=False)
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+
+class AccountForm(forms.Form):
+    """Add an impact.com account, or change one: the token is never shown again once saved."""
+
+    sid = forms.RegexField(
+        label="AccountSID",
+        regex=r"^[A-Za-z0-9_-]{1,64}$",
+        max_length=64,
+        help_text="impact.com shows it under Settings → API.",
+        error_messages={"invalid": "An AccountSID is letters and digits."},
+    )
+    token = forms.CharField(
+        label="Auth token",
+        required=False,
+        max_length=500,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the saved one.",
+    )
+    name = forms.CharField(
+        label="Display name",
+        required=False,
+        max_length=200,
+        help_text="Leave empty to use the company name impact.com gives.",
+    )
+    base_url = forms.URLField(
+        label="API base URL",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        help_text="Leave empty for the default (IMPACT_API_BASE_URL).",
+    )
+
+
+class GrantForm(forms.Form):
+    """A person's role on the account shown (none: no access to it)."""
+
+    user = forms.ModelChoiceField(
+        label="Person", queryset=get_user_model().objects.filter(is_active=True)
+    )
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[("viewer", "Viewer"), ("reviewer", "Reviewer"), ("admin", "Admin"), ("", "None")],
+        required=False,
+    )

@@ -1,12 +1,15 @@
-"""Show times in the viewer's time zone (the browser reports it in a `tz` cookie); refuse NUL."""
+"""Show times in the viewer's time zone (the browser reports it in a `tz` cookie); refuse NUL;
+carry the account in every link."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import get_script_prefix, set_script_prefix
 from django.utils import timezone
 
 _KNOWN = frozenset(available_timezones())
@@ -66,3 +69,42 @@ def _carries_nul(request: HttpRequest) -> bool:
             texts.append(key)
             texts.extend(values)
     return any("\x00" in text for text in texts)
+
+
+# An AccountSID as impact.com writes them (letters and digits); add_account accepts no other.
+ACCOUNT_IN_PATH = re.compile(r"/a/(?P<sid>[A-Za-z0-9_-]{1,64})(?P<rest>/.*)", re.DOTALL)
+
+
+class AccountInPathMiddleware:
+    """Every page is about one account, and its address and links carry it: `/a/<SID>/…`.
+
+    The prefix is taken off before the URL is resolved, so one set of URL patterns serves
+    every account, and the account is put into the script prefix Django's `reverse()` starts
+    every address with, the way a site mounted under a path (SCRIPT_NAME) is: every
+    `{% url %}` and redirect on the page names the same account. An address without the prefix
+    opens the account the person last switched to. Who may open which account is decided by
+    the views (views/common.current_account), never here.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from requests_app.views.common import named_account_sid
+
+        base = request.links_base = get_script_prefix()
+        match = ACCOUNT_IN_PATH.fullmatch(request.path_info)
+        request.account_in_url = match["sid"] if match else ""
+        if match:
+            request.path_info = match["rest"]
+        try:
+            if request.account_in_url or request.user.is_authenticated:
+                links_carry(request, named_account_sid(request))
+            return self.get_response(request)
+        finally:
+            set_script_prefix(base)
+
+
+def links_carry(request: HttpRequest, sid: str) -> None:
+    """From here on, the addresses this request writes name account `sid`."""
+    set_script_prefix(f"{request.links_base}a/{sid}/")

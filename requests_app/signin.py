@@ -26,7 +26,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from requests_app import audit
-from requests_app.models import AuditEvent, SignInFailure
+from requests_app.models import AuditEvent, Preference, SignInFailure
 
 SIGN_IN = "sign_in"
 SIGN_IN_FAILED = "sign_in_failed"
@@ -182,6 +182,17 @@ def _signed_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
         actor=user,
         detail={"ip": address},
     )
+    _open_remembered_account(request, user)
+
+
+def _open_remembered_account(request: HttpRequest | None, user: Any) -> None:
+    """A new session opens the account the person last switched to (views/common)."""
+    from requests_app.views.common import REMEMBERED_ACCOUNT
+
+    rows = Preference.objects.filter(user=user.pk).exclude(account_sid="")
+    remembered = rows.values_list("account_sid", flat=True).first()
+    if remembered and getattr(request, "session", None) is not None:
+        request.session[REMEMBERED_ACCOUNT] = remembered
 
 
 @receiver(user_logged_out)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from requests_app.views import (
+    accounts,
     audit,
     detail,
     lists,
@@ -34,6 +35,10 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("team/", team.team, name="team"),
+    path("team/grant/", accounts.grant, name="grant"),
+    path("switch-account/", accounts.switch_account, name="switch_account"),
+    path("all-accounts/", accounts.all_accounts, name="all_accounts"),
+    path("impact-accounts/", accounts.account_list, name="accounts"),
     path("preferences/", preferences.preferences, name="preferences"),
     path("values/<str:kind>/", tracking_values.picker_options, name="tracking_values"),
 ]

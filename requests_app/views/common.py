@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
@@ -18,8 +18,28 @@ from requests_app.models import Account, SyncRun, TrackingValueRequest
 
 
 def account_sid(request: HttpRequest) -> str:
-    """The advertiser account this deployment reviews (the sandbox's, without credentials)."""
-    return impact.default_account_sid()
+    """The AccountSID this request is about, once the signed-in person may open it: the one
+    its address names (`/a/<SID>/…`), else the one they last switched to, else the
+    deployment's own (the environment's account, or the sandbox's)."""
+    return current_account(request).sid
+
+
+def named_account_sid(request: HttpRequest) -> str:
+    """The account the address names, or the remembered one (not yet checked)."""
+    return getattr(request, "account_in_url", "") or remembered_account_sid(request)
+
+
+def remembered_account_sid(request: HttpRequest) -> str:
+    session = getattr(request, "session", None)
+    remembered = session.get(REMEMBERED_ACCOUNT, "") if session is not None else ""
+    return remembered or impact.default_account_sid()
+
+
+REMEMBERED_ACCOUNT = "tvr_account"
+
+
+class NoAccountGranted(PermissionDenied):
+    """The person holds no role on any account yet."""
 
 
 def _account_and_sync(sid: str) -> QuerySet[Account]:
@@ -40,29 +60,65 @@ def account_with_sync(sid: str) -> Account:
 
 def current_account(request: HttpRequest) -> Account:
     """The account this request is about, read once: the view, the permission checks and the
-    top bar's queue counts share it (a view that read it some other way sets tvr_account)."""
+    top bar's queue counts share it. A person who holds no role on it gets a 404, as for
+    anything else that is not theirs (superusers open every account)."""
     account = getattr(request, "tvr_account", None)
     if account is None:
-        account = request.tvr_account = account_with_sync(account_sid(request))
+        account = account_with_sync(named_account_sid(request))
+        perms = roles.permissions(request.user, account)
+        if roles.VIEW not in perms:
+            if getattr(request, "account_in_url", ""):
+                raise Http404("No such account.")
+            account = first_granted_account(request)
+            perms = roles.permissions(request.user, account)
+        request.tvr_account, request.tvr_permissions = account, perms
     return account
+
+
+def first_granted_account(request: HttpRequest) -> Account:
+    """For an address without an account whose remembered one is not (or no longer) theirs:
+    the first account the person holds a role on, remembered from now on."""
+    from requests_app.middleware import links_carry
+
+    visible = roles.visible_accounts(request.user)
+    if not visible:
+        raise NoAccountGranted(
+            "No impact.com account has been granted to you yet: ask an admin to give you a "
+            "role (manage.py grant, or the Team page)."
+        )
+    sid = visible[0].sid
+    remember_account(request, sid)
+    links_carry(request, sid)
+    return account_with_sync(sid)
+
+
+def remember_account(request: HttpRequest, sid: str) -> None:
+    """Open `sid` from now on when an address names no account (this session and the next)."""
+    from requests_app.models import Preference
+
+    if getattr(request, "session", None) is not None:
+        request.session[REMEMBERED_ACCOUNT] = sid
+    if request.user.is_authenticated:
+        Preference.objects.update_or_create(user=request.user, defaults={"account_sid": sid})
 
 
 _VERSIONS = ("data_version", "rows_version", "team_version")
 
 
 def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueRequest:
-    """A cached request of the current account, or 404. In the same query: its account's id
-    and versions (`tvr.account_now`, for what is cached under them) and its live and failed
-    decisions (see decisions.with_live_and_failed)."""
+    """A cached request of the request's account, or 404, also when the person holds no role
+    on that account. In the same query: its account's id and versions (`tvr.account_now`,
+    for what is cached under them, the person's permissions included) and its live and
+    failed decisions (see decisions.with_live_and_failed)."""
+    known = getattr(request, "tvr_account", None)
+    sid = known.sid if known is not None else named_account_sid(request)
     accounts = Account.objects.filter(sid=OuterRef("account_sid"))
     rows = TrackingValueRequest.objects.select_related("assigned_to").annotate(
         account_pk=Subquery(accounts.values("pk")),
         **{f"account_{name}": Subquery(accounts.values(name)) for name in _VERSIONS},
     )
     tvr = get_object_or_404(
-        decisions.with_live_and_failed(rows),
-        account_sid=account_sid(request),
-        impact_id=impact_id,
+        decisions.with_live_and_failed(rows), account_sid=sid, impact_id=impact_id
     )
     tvr.account_now = (
         Account(
@@ -73,15 +129,19 @@ def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueReq
         if tvr.account_pk is not None
         else None
     )
+    if known is None:
+        perms = roles.permissions(request.user, tvr.account_now) if tvr.account_now else None
+        if not perms or roles.VIEW not in perms:
+            raise Http404("No such request.")
+        request.tvr_account, request.tvr_permissions = tvr.account_now, perms
     return tvr
 
 
 def granted(request: HttpRequest) -> frozenset[str]:
-    """Every permission of the signed-in user, read once per request (roles.permissions)."""
-    perms = getattr(request, "tvr_permissions", None)
-    if perms is None:
-        perms = request.tvr_permissions = roles.permissions(request.user, current_account(request))
-    return perms
+    """Every permission of the signed-in user on the request's account, read once per request
+    (roles.permissions)."""
+    current_account(request)
+    return request.tvr_permissions
 
 
 def can(request: HttpRequest, perm: str) -> bool:
@@ -99,6 +159,7 @@ PERMISSION_WORDS = {
     "export_audit": "export the audit trail",
     "run_sync": "start a sync with impact.com",
     "view_auditevent": "read the audit trail",
+    "change_account": "change who holds which role on this account",
 }
 
 

@@ -398,7 +398,7 @@ def approve(request: HttpRequest, impact_id: str) -> HttpResponse:
 @permission_required("decide_request")
 def reject(request: HttpRequest, impact_id: str) -> HttpResponse:
     tvr = get_request_or_404(request, impact_id)
-    form = RejectForm(request.POST)
+    form = RejectForm(request.POST, labels=roles.team_choices(tvr.account_now)["reasons"])
     if not form.is_valid():
         return after_decision(request, tvr, reject_form=form, status=400)
     return _decide(request, tvr, "reject", form)

@@ -210,7 +210,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def saved_views(request: HttpRequest) -> HttpResponse:
     """The user's and the team's saved views (loaded after the list, to keep the list lean)."""
-    views = SavedView.objects.filter(Q(owner=request.user) | Q(shared=True)).select_related("owner")
+    views = (
+        SavedView.objects.filter(account_sid=account_sid(request))
+        .filter(Q(owner=request.user) | Q(shared=True))
+        .select_related("owner")
+    )
     # Each view's filters as a mapping: its link is built by {% querystring %}, not pasted.
     saved = [(view, QueryDict(view.query)) for view in views]
     return render(request, "requests_app/saved_views.html", {"saved_views": saved}, partial="views")

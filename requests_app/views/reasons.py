@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from requests_app.models import Account, RejectionReason
 
-from .common import permission_required, render
+from .common import account_sid, permission_required, render
 
 
 class ReasonForm(forms.ModelForm):
@@ -19,26 +19,39 @@ class ReasonForm(forms.ModelForm):
         fields = ["label"]
         labels = {"label": "New reason"}
 
+    def clean_label(self) -> str:
+        label = self.cleaned_data["label"]
+        others = RejectionReason.objects.filter(account_sid=self.instance.account_sid)
+        if others.filter(label=label).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This reason already exists on this account.")
+        return label
+
 
 def _reasons_page(request: HttpRequest, form: ReasonForm, *, error: str = "") -> HttpResponse:
     response = render(
         request,
         "requests_app/reasons.html",
-        {"form": form, "reasons": RejectionReason.objects.all(), "error": error},
+        {"form": form, "reasons": account_reasons(request), "error": error},
     )
     if form.errors or error:
         response.status_code = 400
     return response
 
 
+def account_reasons(request: HttpRequest):
+    return RejectionReason.objects.filter(account_sid=account_sid(request))
+
+
 @require_http_methods(["GET", "POST"])
 @permission_required("change_rejectionreason")
 def reasons(request: HttpRequest) -> HttpResponse:
     """The short list of reasons reviewers pick from when rejecting; the admin keeps it."""
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(
+        request.POST or None, instance=RejectionReason(account_sid=account_sid(request))
+    )
     if request.method == "POST" and form.is_valid():
         reason = form.save(commit=False)
-        reason.position = RejectionReason.objects.count() + 1
+        reason.position = account_reasons(request).count() + 1
         reason.save()
         messages.success(request, f"Added the reason “{reason.label}”.")
         return redirect("requests:reasons")
@@ -57,7 +70,7 @@ class ChangeReasonForm(forms.Form):
 @permission_required("change_rejectionreason")
 def change_reason(request: HttpRequest, reason_id: int) -> HttpResponse:
     """Hide or show a reason, or move it up or down the list (decisions keep their text)."""
-    reason = get_object_or_404(RejectionReason, pk=reason_id)
+    reason = get_object_or_404(account_reasons(request), pk=reason_id)
     change = ChangeReasonForm(request.POST)
     if not change.is_valid():
         return _reasons_page(
@@ -65,7 +78,7 @@ def change_reason(request: HttpRequest, reason_id: int) -> HttpResponse:
         )
     move = change.cleaned_data["move"]
     if move:
-        ordered = list(RejectionReason.objects.all())
+        ordered = list(account_reasons(request))
         at = ordered.index(reason)
         to = at - 1 if move == "up" else at + 1
         if 0 <= to < len(ordered):

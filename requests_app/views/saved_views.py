@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from requests_app.forms import SavedViewForm
 from requests_app.models import SavedView
 
-from .common import can, render
+from .common import account_sid, can, render
 
 
 @require_POST
@@ -22,6 +22,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         can_share = can(request, "requests_app.claim_request")
         SavedView.objects.update_or_create(
+            account_sid=account_sid(request),
             owner=request.user,
             name=data["name"],
             defaults={"query": data["query"].lstrip("?"), "shared": data["shared"] and can_share},
@@ -35,7 +36,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     """GET asks first (a page, so it works without JavaScript); POST deletes."""
-    view = get_object_or_404(SavedView, pk=view_id)
+    view = get_object_or_404(SavedView, pk=view_id, account_sid=account_sid(request))
     if view.owner_id != request.user.pk and not can(request, "requests_app.delete_savedview"):
         raise PermissionDenied("Only its owner or an admin can delete a saved view.")
     if request.method == "GET":

@@ -9,8 +9,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from requests_app import reports
+from requests_app.forms import GrantForm
+from requests_app.models import Grant
 
-from .common import account_sid, render
+from .common import account_sid, can, render
 
 
 @require_GET
@@ -27,5 +29,11 @@ def team(request: HttpRequest) -> HttpResponse:
         "ages": ages,
         "age_bars": reports.bars(ages),
         "median_hours": reports.median_decision_hours(sid, since=since),
+        "members": Grant.objects.filter(account__sid=sid).select_related("user"),
+        "grant_form": (
+            GrantForm(auto_id="id_grant_%s")
+            if can(request, "requests_app.change_account")
+            else None
+        ),
     }
     return render(request, "requests_app/team.html", context)

@@ -172,6 +172,9 @@
   }
   document.addEventListener("change", function (event) {
     if (event.target.matches("input[name=ids][form=bulk]")) { countSelected(); }
+    // The top bar's Account: choosing one opens it (the Open button does without JavaScript).
+    var form = event.target.closest("form[data-autosubmit]");
+    if (form) { form.requestSubmit(); }
   });
 
   // Arriving from the list with a, c or r: do the same here.

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Count, F
 from django.test import Client, override_settings
@@ -270,7 +270,8 @@ def bench_pages(out: Any, runs: int = RUNS, server: bool = True) -> dict[str, An
     user, _ = User.objects.get_or_create(username="bench-admin")
     user.is_staff = user.is_superuser = False
     user.save()
-    user.groups.add(Group.objects.get(name=roles.ADMIN))
+    for sid in SIDS.values():  # an admin of both accounts (roles are per account)
+        roles.grant(user, sid, roles.ADMIN)
     staff, _ = User.objects.get_or_create(username="bench-super")
     staff.is_staff = staff.is_superuser = True
     staff.save()

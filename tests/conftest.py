@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from requests_app import impact, roles, sync
@@ -45,9 +45,10 @@ def sandbox_sid(settings) -> str:
 
 
 def _person(username: str, role: str) -> User:
+    """A person with `role` on the deployment's own account (the sandbox's in tests)."""
     roles.ensure_roles()
     user = User.objects.create_user(username, f"{username}@example.com", "correct-horse-battery")
-    user.groups.add(Group.objects.get(name=role))
+    roles.grant(user, impact.default_account_sid(), role)
     return user
 
 
@@ -154,3 +155,9 @@ def live_request(db, sandbox_sid) -> Callable[..., TrackingValueRequest]:
         return TrackingValueRequest.objects.get(account_sid=sandbox_sid, impact_id=item.id)
 
     return make
+
+
+def in_account(url: str, sid: str | None = None) -> str:
+    """An address as the pages write it: inside its account, `/a/<SID>/…` (the deployment's
+    own account unless `sid` says another)."""
+    return f"/a/{sid or impact.default_account_sid()}{url}"

@@ -121,7 +121,7 @@ def test_create_user_with_a_weak_password_creates_nothing_and_a_rerun_creates(mo
     assert "Created alice as reviewer" in capsys.readouterr().out
     user = User.objects.get(username="alice")
     assert user.check_password("a-much-better-passphrase-1")
-    assert list(user.groups.values_list("name", flat=True)) == ["reviewer"]
+    assert list(user.tvr_grants.values_list("role", flat=True)) == ["reviewer"]
 
 
 @pytest.mark.django_db

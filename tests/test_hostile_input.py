@@ -23,6 +23,7 @@ from requests_app.forms import SORTS, TOO_SLOW, code_matches
 from requests_app.models import State
 from requests_app.paging import keyset_page
 from requests_app.sandbox.models import SandboxRequest
+from tests.conftest import in_account
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TESTER_FIELDS = {"promo_code", "match_mode", "samples", "check"}
@@ -304,7 +305,7 @@ def test_the_rendered_tester_cannot_put_the_csrf_token_into_its_get(as_alice, ma
 
     assert "csrfmiddlewaretoken" in html  # the approve form still has one
     assert page.get_buttons == []  # no button turns a POST form into a GET
-    url = detail_url(tvr)
+    url = in_account(detail_url(tvr))
     get_forms = [
         key
         for key, attrs in page.forms.items()

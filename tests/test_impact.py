@@ -326,6 +326,7 @@ def test_missing_credentials_are_not_configured():
         impact.ImpactClient(base_url=BASE, account_sid=SID, auth_token="")
 
 
+@pytest.mark.django_db  # an account added in the app would have its own credentials
 def test_real_credentials_switch_to_the_real_api(settings):
     settings.IMPACT_ACCOUNT_SID, settings.IMPACT_AUTH_TOKEN = "IRreal", "real-token"
     client = impact.get_client()

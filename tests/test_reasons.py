@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from requests_app.forms import RejectForm
@@ -10,9 +11,12 @@ from requests_app.models import RejectionReason
 
 pytestmark = pytest.mark.django_db
 
+OWN = settings.IMPACT_SANDBOX_ACCOUNT_SID  # the reasons are the account's
+
 
 def offered() -> list[str]:
-    return [label for value, label in RejectForm().fields["reason"].choices if value]
+    form = RejectForm(labels=RejectionReason.active_labels(OWN))
+    return [label for value, label in form.fields["reason"].choices if value]
 
 
 def test_an_admin_adds_a_reason_and_reviewers_are_offered_it(client, admin):
@@ -26,7 +30,7 @@ def test_an_admin_adds_a_reason_and_reviewers_are_offered_it(client, admin):
 
 
 def test_a_duplicate_or_empty_reason_is_refused_with_a_message(client, admin):
-    RejectionReason.objects.create(label="Duplicate request")
+    RejectionReason.objects.create(account_sid=OWN, label="Duplicate request")
     client.force_login(admin)
     response = client.post(reverse("requests:reasons"), {"label": "Duplicate request"})
     assert response.status_code == 400
@@ -36,7 +40,7 @@ def test_a_duplicate_or_empty_reason_is_refused_with_a_message(client, admin):
 
 
 def test_hiding_a_reason_stops_offering_it_and_showing_brings_it_back(client, admin):
-    reason = RejectionReason.objects.create(label="Expired deal")
+    reason = RejectionReason.objects.create(account_sid=OWN, label="Expired deal")
     client.force_login(admin)
     client.post(reverse("requests:change_reason", args=[reason.pk]))
     assert offered() == []
@@ -45,7 +49,10 @@ def test_hiding_a_reason_stops_offering_it_and_showing_brings_it_back(client, ad
 
 
 def test_reasons_move_up_and_down(client, admin):
-    a, _b, c = (RejectionReason.objects.create(label=x, position=i) for i, x in enumerate("ABC"))
+    a, _b, c = (
+        RejectionReason.objects.create(account_sid=OWN, label=x, position=i)
+        for i, x in enumerate("ABC")
+    )
     client.force_login(admin)
     client.post(reverse("requests:change_reason", args=[c.pk]), {"move": "up"})
     assert offered() == ["A", "C", "B"]
@@ -56,7 +63,7 @@ def test_reasons_move_up_and_down(client, admin):
 
 @pytest.mark.parametrize("who", ["viewer", "alice"])
 def test_only_admins_keep_the_list(client, request, who):
-    reason = RejectionReason.objects.create(label="Kept")
+    reason = RejectionReason.objects.create(account_sid=OWN, label="Kept")
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse("requests:reasons")).status_code == 403
     assert client.post(reverse("requests:reasons"), {"label": "Sneaky"}).status_code == 403
@@ -66,7 +73,10 @@ def test_only_admins_keep_the_list(client, request, who):
 
 @pytest.mark.parametrize("move", ["sideways", "UP", "up ", "0", "x" * 500])
 def test_a_move_that_is_not_up_or_down_is_a_400_and_changes_nothing(client, admin, move):
-    _a, b = (RejectionReason.objects.create(label=x, position=i) for i, x in enumerate("AB"))
+    _a, b = (
+        RejectionReason.objects.create(account_sid=OWN, label=x, position=i)
+        for i, x in enumerate("AB")
+    )
     client.force_login(admin)
 
     response = client.post(reverse("requests:change_reason", args=[b.pk]), {"move": move})

@@ -87,7 +87,7 @@ def change_user(client, user, **extra):
         "is_active": "on",
         "is_staff": "on",
         "is_superuser": "on",
-        "groups": [Group.objects.get(name="reviewer").pk],
+        "groups": [Group.objects.get(name="admin").pk],
         "user_permissions": [Permission.objects.get(codename="delete_auditevent").pk],
         "date_joined_0": "2026-01-01",
         "date_joined_1": "00:00:00",

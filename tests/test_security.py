@@ -47,6 +47,7 @@ EXAMPLE_VALUES = {
     "DJANGO_CSRF_TRUSTED_ORIGINS": "https://tvr.example.com",
     "IMPACT_ACCOUNT_SID": "IRexample0000000000000000000001",
     "IMPACT_AUTH_TOKEN": "an-example-token",
+    "TVR_ENCRYPTION_KEYS": "bWFkZS11cC1mZXJuZXQta2V5LWZvci10aGUtdGVzdCE=",  # 32 bytes, base64
 }
 
 

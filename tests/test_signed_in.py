@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import aget_user, get_user
-from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests_app import queues, roles
+from requests_app.models import Account
 
 pytestmark = pytest.mark.django_db
 
@@ -50,41 +50,39 @@ def test_each_of_many_sessions_signs_in_its_own_user(client, viewer, alice, admi
         assert f'{person.username} <span class="muted">({role})</span>' in body
 
 
-def test_sync_and_async_sign_in_agree_on_every_permission(client, alice):
-    alice.user_permissions.add(Permission.objects.get(codename="export_audit"))
+def test_sync_and_async_sign_in_agree_and_the_role_on_the_account_gives_the_permissions(
+    client, alice, sandbox_sid
+):
+    alice.user_permissions.add(Permission.objects.get(codename="run_sync"))  # not a role
     client.force_login(alice)
     request = type("R", (), {"session": client.session})()
 
     user = get_user(request)
     auser = async_to_sync(aget_user)(request)
-    fresh = type(alice).objects.get(pk=alice.pk)
-    backend = ModelBackend()
+    account = Account.objects.get(sid=sandbox_sid)
 
     assert user.pk == auser.pk == alice.pk
-    assert user.get_user_permissions() == {"requests_app.export_audit"}
-    assert user.get_group_permissions() == set(roles.ROLE_PERMISSIONS[roles.REVIEWER])
-    assert user.get_all_permissions() == backend.get_all_permissions(fresh)
-    assert async_to_sync(auser.aget_all_permissions)() == user.get_all_permissions()
-    assert async_to_sync(auser.ahas_perm)("requests_app.export_audit")
-    assert not async_to_sync(auser.ahas_perm)("requests_app.run_sync")
-    assert roles.permissions(user, None) == user.get_all_permissions()
+    assert roles.permissions(user, account) == set(roles.ROLE_PERMISSIONS[roles.REVIEWER])
+    assert roles.permissions(auser, account) == roles.permissions(user, account)
+    assert "requests_app.run_sync" not in roles.permissions(user, account)
+    assert not roles.may(user, "requests_app.run_sync", sandbox_sid)
 
 
-def test_a_role_change_reaches_the_next_page_at_once(client, alice, live_request):
+def test_a_role_change_reaches_the_next_page_at_once(client, alice, live_request, sandbox_sid):
     tvr = live_request(
         RequestType="BRANDED_URL_TRACKING", PromoCodes=[], UniqueUrls=[{"Id": "1", "Url": ""}]
     )
     client.force_login(alice)
     assert 'name="ids"' in client.get(reverse("requests:list")).content.decode()  # cached now
 
-    alice.groups.set([Group.objects.get(name=roles.VIEWER)])
+    roles.grant(alice, sandbox_sid, roles.VIEWER)
 
     body = client.get(reverse("requests:list")).content.decode()
     assert 'name="ids"' not in body and '<span class="muted">(viewer)</span>' in body
     approve = client.post(reverse("requests:approve", args=[tvr.impact_id]), {"url_id": "5"})
     assert approve.status_code == 403
 
-    alice.user_permissions.add(Permission.objects.get(codename="decide_request"))
+    roles.grant(alice, sandbox_sid, roles.REVIEWER)
     assert 'name="ids"' in client.get(reverse("requests:list")).content.decode()
 
 
@@ -101,7 +99,7 @@ def test_a_deactivated_user_is_signed_out_on_the_next_page(client, alice, make_r
 
 
 def test_permissions_are_read_once_and_not_again_until_the_team_changes(
-    as_alice, alice, make_request
+    as_alice, alice, make_request, sandbox_sid
 ):
     make_request()
     url = reverse("requests:list")
@@ -110,10 +108,10 @@ def test_permissions_are_read_once_and_not_again_until_the_team_changes(
     def permission_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
             as_alice.get(url)
-        return sum("auth_permission" in q["sql"] for q in queries.captured_queries)
+        return sum("requests_app_grant" in q["sql"] for q in queries.captured_queries)
 
     assert permission_queries() == 0
     queues.claim(request=make_request(), user=alice)  # the requests change, not the team
     assert permission_queries() == 0
-    alice.groups.add(Group.objects.get(name=roles.VIEWER))  # the team changes
-    assert permission_queries() == 2  # ModelBackend's own: the user's and their groups'
+    roles.grant(alice, sandbox_sid, roles.VIEWER)  # the team changes
+    assert permission_queries() == 2  # her role here, and her accounts for the switcher

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db.models import F
 from django.test import RequestFactory
 
-from requests_app import roles
+from requests_app import impact, roles
 from requests_app.models import AuditEvent, SignInFailure
 from requests_app.signin import ThrottledAuthenticationForm, client_ip
 
@@ -218,8 +218,9 @@ def test_create_user_gives_a_new_user_exactly_one_role(monkeypatch, capsys):
     call_command("create_user", "rita", "--role", "admin")
 
     rita = User.objects.get(username="rita")
-    assert roles.role_of(rita) == roles.ADMIN
-    assert list(rita.groups.values_list("name", flat=True)) == ["admin"]
+    assert roles.role_on(rita, impact.default_account_sid()) == roles.ADMIN
+    assert list(rita.tvr_grants.values_list("role", flat=True)) == ["admin"]
+    assert list(rita.groups.values_list("name", flat=True)) == ["admin"]  # the admin site
     assert rita.is_staff
     assert rita.check_password("a-long-and-unusual-passphrase")
 
@@ -236,7 +237,8 @@ def test_create_user_refuses_a_weak_password_and_creates_nobody(monkeypatch):
 def test_demo_users_are_one_per_role_in_sandbox_mode(capsys):
     call_command("create_demo_users")
 
-    assert {u.username: roles.role_of(u) for u in User.objects.all()} == {
+    sid = impact.default_account_sid()
+    assert {u.username: roles.role_on(u, sid) for u in User.objects.all()} == {
         "viewer": "viewer",
         "reviewer": "reviewer",
         "reviewer2": "reviewer",

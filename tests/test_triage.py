@@ -15,8 +15,11 @@ from django.utils import timezone
 from requests_app import triage
 from requests_app.models import Decision, Preference, TrackingValueRequest
 from requests_app.sandbox.models import SandboxRequest
+from tests.conftest import in_account
 
 pytestmark = pytest.mark.django_db
+
+HERE = in_account("")  # the account's part of every address the pages write
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -72,14 +75,16 @@ def test_after_a_decision_the_next_open_request_of_the_same_list_opens(as_alice,
     first, second, third = in_order(live_request, 3)
     response = approve(as_alice, first, "sort=needed")
     assert response.status_code == 302
-    assert urlsplit(response["Location"]).path == reverse(
+    assert urlsplit(response["Location"]).path == HERE + reverse(
         "requests:detail", args=[second.impact_id]
     )
     assert query_of(response["Location"]) == {"list": ["sort=needed"], "done": [first.impact_id]}
 
     # The same list sorted the other way goes the other way (and wraps round at its end).
     response = approve(as_alice, second, "sort=-needed")
-    assert urlsplit(response["Location"]).path == reverse("requests:detail", args=[third.impact_id])
+    assert urlsplit(response["Location"]).path == HERE + reverse(
+        "requests:detail", args=[third.impact_id]
+    )
 
 
 def test_a_request_with_a_queued_decision_counts_as_decided(as_alice, bob, live_request):
@@ -90,7 +95,7 @@ def test_a_request_with_a_queued_decision_counts_as_decided(as_alice, bob, live_
     # Nothing is left: the reviewer stays, told so.
     assert (
         response["Location"]
-        == reverse("requests:detail", args=[first.impact_id]) + "?list=sort%3Dneeded"
+        == HERE + reverse("requests:detail", args=[first.impact_id]) + "?list=sort%3Dneeded"
     )
     page = as_alice.get(response["Location"]).content.decode()
     assert "No open requests are left in requests." in page
@@ -103,14 +108,16 @@ def test_the_next_request_follows_the_lists_filters_and_queue(as_alice, alice, l
     )
     TrackingValueRequest.objects.filter(pk__in=[first.pk, mine.pk]).update(assigned_to=alice)
     response = approve(as_alice, first, "queue=mine&request_type=PROMOCODE_TRACKING")
-    assert urlsplit(response["Location"]).path == reverse("requests:detail", args=[mine.impact_id])
+    assert urlsplit(response["Location"]).path == HERE + reverse(
+        "requests:detail", args=[mine.impact_id]
+    )
 
 
 def test_over_htmx_the_next_request_opens_with_a_client_redirect(as_alice, live_request):
     first, second = in_order(live_request, 2)
     response = approve(as_alice, first, "sort=needed", htmx=True)
     assert response.status_code == 200
-    assert urlsplit(response["HX-Redirect"]).path == reverse(
+    assert urlsplit(response["HX-Redirect"]).path == HERE + reverse(
         "requests:detail", args=[second.impact_id]
     )
 
@@ -120,7 +127,9 @@ def test_a_reviewer_who_turned_it_off_stays_on_the_request(as_alice, alice, live
     as_alice.post(reverse("requests:preferences"), {"next": "/"})  # the box unticked
     assert Preference.auto_advance_for(alice) is False
     response = approve(as_alice, first, "sort=needed")
-    assert urlsplit(response["Location"]).path == reverse("requests:detail", args=[first.impact_id])
+    assert urlsplit(response["Location"]).path == HERE + reverse(
+        "requests:detail", args=[first.impact_id]
+    )
     as_alice.post(reverse("requests:preferences"), {"auto_advance": "on", "next": "/"})
     assert Preference.auto_advance_for(alice) is True
 
@@ -128,7 +137,7 @@ def test_a_reviewer_who_turned_it_off_stays_on_the_request(as_alice, alice, live
 def test_the_setting_is_offered_after_the_page_loads(as_alice, alice, live_request):
     (tvr,) = in_order(live_request, 1)
     page = as_alice.get(reverse("requests:detail", args=[tvr.impact_id])).content.decode()
-    assert f'hx-get="{reverse("requests:preferences")}"' in page
+    assert f'hx-get="{HERE}{reverse("requests:preferences")}"' in page
     toggle = as_alice.get(reverse("requests:preferences"), **HTMX).content.decode()
     assert "<html" not in toggle and 'name="auto_advance"' in toggle and " checked" in toggle
     Preference.objects.create(user=alice, auto_advance=False)
@@ -146,7 +155,7 @@ def test_a_refused_decision_keeps_the_reviewer_on_the_request_with_the_error(
     # Past our own warning, impact.com refuses the code another partner holds.
     response = approve(as_alice, first, "sort=needed", follow=True, confirm_taken="on")
     url = reverse("requests:detail", args=[first.impact_id])
-    assert response.redirect_chain[-1][0] == url + "?list=sort%3Dneeded"
+    assert response.redirect_chain[-1][0] == HERE + url + "?list=sort%3Dneeded"
     assert "already assigned to another partner" in response.content.decode()
     assert Decision.objects.get(request=first).status == "failed"
 
@@ -160,13 +169,13 @@ def test_the_next_page_notices_the_decision_and_keeps_its_undo(as_alice, live_re
     assert decision.status == "queued"
     assert f"Approval of request {first.impact_id} queued" in body
     undo = reverse("requests:undo", args=[first.impact_id, decision.pk])
-    assert f'action="{undo}"' in body and "every 2s" in body  # polled until it is sent
+    assert f'action="{HERE}{undo}"' in body and "every 2s" in body  # polled until it is sent
 
     # Undo from the notice takes it back and returns to the request, in the same list.
     response = as_alice.post(undo, {"list": "sort=needed"})
     assert (
         response["Location"]
-        == reverse("requests:detail", args=[first.impact_id]) + "?list=sort%3Dneeded"
+        == HERE + reverse("requests:detail", args=[first.impact_id]) + "?list=sort%3Dneeded"
     )
     decision.refresh_from_db()
     assert decision.status == "undone"
@@ -192,7 +201,7 @@ def test_the_back_link_returns_to_the_list_and_queue_it_came_from(as_alice, live
     body = as_alice.get(
         reverse("requests:detail", args=[tvr.impact_id]), {"list": "queue=mine&sort=-placed"}
     ).content.decode()
-    assert '<a href="/?queue=mine&amp;sort=-placed" data-back>← My queue</a>' in body
+    assert f'<a href="{HERE}/?queue=mine&amp;sort=-placed" data-back>← My queue</a>' in body
     assert 'name="list" value="queue=mine&amp;sort=-placed"' in body  # the forms carry it
 
 

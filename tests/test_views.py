@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from requests_app.models import AuditEvent, Decision, TrackingValueRequest
 from requests_app.sandbox.models import SandboxRequest
+from tests.conftest import in_account
 
 pytestmark = pytest.mark.django_db
 
@@ -526,8 +527,9 @@ def test_top_bar_links_every_queue_and_marks_the_one_shown(as_alice, make_reques
     body = as_alice.get(reverse("requests:list"), {"queue": "mine"}).content.decode()
     nav = body[body.index('aria-label="Queues"') : body.index("</nav>")]
     assert nav.count("<a ") == 5
-    assert '<a href="/?queue=mine" aria-current="page">My queue' in nav
-    assert '<a href="/?queue=unassigned">Unassigned <span class="count">1</span>' in nav
+    here = in_account("")
+    assert f'<a href="{here}/?queue=mine" aria-current="page">My queue' in nav
+    assert f'<a href="{here}/?queue=unassigned">Unassigned <span class="count">1</span>' in nav
     assert nav.count("aria-current") == 1
     audit = as_alice.get(reverse("requests:audit")).content.decode()
     assert "aria-current" not in audit[: audit.index("</nav>")]
@@ -579,7 +581,7 @@ def test_detail_query_count_is_constant(
 
 
 def test_team_choices_follow_role_and_reason_changes_at_once(as_alice, alice, make_request):
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
 
     from requests_app import roles
     from requests_app.models import Account, RejectionReason
@@ -590,13 +592,13 @@ def test_team_choices_follow_role_and_reason_changes_at_once(as_alice, alice, ma
     carol = User.objects.create_user("carol")
     assert ">carol</option>" not in as_alice.get(url).content.decode()  # no role yet
 
-    carol.groups.add(Group.objects.get(name=roles.REVIEWER))
+    roles.grant(carol, tvr.account_sid, roles.REVIEWER)
     assert ">carol</option>" in as_alice.get(url).content.decode()
     carol.is_active = False
     carol.save()
     assert ">carol</option>" not in as_alice.get(url).content.decode()
 
-    reason = RejectionReason.objects.create(label="Code too generic")
+    reason = RejectionReason.objects.create(account_sid=tvr.account_sid, label="Code too generic")
     assert "Code too generic" in as_alice.get(url).content.decode()
     reason.active = False
     reason.save()
@@ -664,7 +666,8 @@ def test_list_rows_show_marks_labels_holder_and_escape_partner_text(
     assert '<span class="due is-overdue">2 days overdue</span>' in body
     assert '<span class="due is-soon">' in body  # "due today" or "in 1 day", by the clock
     # The row's link carries the list it is in, to come back to and move on in.
-    opens = f'<a href="/r/{decided.impact_id}/?list=state%3Dall" data-open>{decided.impact_id}</a>'
+    opens = f'<a href="{in_account(f"/r/{decided.impact_id}/")}?list=state%3Dall" data-open>'
+    opens += f"{decided.impact_id}</a>"
     assert opens in body
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in body
     assert "<script>alert" not in body and "Ünïcødé &lt;b&gt;" in body
@@ -796,4 +799,5 @@ def test_a_cached_list_row_follows_the_viewers_zone_the_day_and_the_list_it_is_i
     assert ">in 4 days</span>" in as_alice.get(url).content.decode()
 
     body = as_alice.get(url, {"request_type": "PROMOCODE_TRACKING"}).content.decode()
-    assert f'href="/r/{tvr.impact_id}/?list=request_type%3DPROMOCODE_TRACKING"' in body
+    opens = in_account(f"/r/{tvr.impact_id}/?list=request_type%3DPROMOCODE_TRACKING")
+    assert f'href="{opens}"' in body

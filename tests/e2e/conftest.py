@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from requests_app import impact, roles, sync
@@ -69,7 +69,7 @@ def seeded(transactional_db, settings) -> str:
     roles.ensure_roles()
     for name, role in (("vera", roles.VIEWER), ("alice", roles.REVIEWER), ("ada", roles.ADMIN)):
         user = User.objects.create_user(name, password=PASSWORD)
-        user.groups.add(Group.objects.get(name=role))
+        roles.grant(user, sid, role)
     return sid
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from requests_app.models import Decision, RejectionReason, TrackingValueRequest
@@ -18,13 +19,15 @@ from .conftest import shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+OWN = settings.IMPACT_SANDBOX_ACCOUNT_SID  # rejection reasons are per account
+
 REASONS = ["Not our audience", "Duplicate request", "Deal not running"]
 
 
 @pytest.fixture
 def reasons(seeded):
     for position, label in enumerate(REASONS):
-        RejectionReason.objects.create(label=label, position=position)
+        RejectionReason.objects.create(account_sid=OWN, label=label, position=position)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from requests_app.models import Account, AuditEvent
 # impact.com's AccountSIDs are letters and digits; the address prefix (/a/<SID>/) takes no more.
 SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_TOKEN_LENGTH = 500
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ACCOUNT_SAVED = "account_saved"
 ROLE_GRANTED = "role_granted"
 
@@ -49,12 +51,20 @@ def check_sid(sid: str) -> str:
 
 
 def check_base_url(base_url: str) -> str:
+    """https, or plain http to this machine only (a local stand-in such as run_sandbox): a
+    token never crosses a network in clear."""
     if not base_url:
         return ""
     try:
         URLValidator(schemes=["http", "https"])(base_url)
     except ValidationError:
-        raise AccountRefused("The API base URL must be an http or https address.") from None
+        raise AccountRefused("The API base URL must be an https address.") from None
+    parts = urlsplit(base_url)
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise AccountRefused(
+            "The API base URL must be https (plain http only to this machine, for a local "
+            "stand-in): the token would cross the network in clear."
+        )
     return base_url.rstrip("/")
 
 
@@ -66,14 +76,20 @@ def save_account(
     CompanyInformation unless `name` is given. Nothing is saved when the check fails."""
     sid = check_sid(sid)
     base_url = check_base_url(base_url)
-    if len(token) > MAX_TOKEN_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in token):
+    if len(token) > MAX_TOKEN_LENGTH or not (token.isascii() and token.isprintable()):
         raise AccountRefused(
-            f"An auth token is up to {MAX_TOKEN_LENGTH} printable characters; this one is not."
+            f"An auth token is up to {MAX_TOKEN_LENGTH} printable ASCII characters; this one "
+            "is not."
         )
     existing = Account.objects.filter(sid=sid).first()
     if not token:
         if existing is None or not existing.has_token:
             raise AccountRefused(f"Give account {sid}'s auth token: none is stored for it.")
+        if base_url != existing.base_url:
+            raise AccountRefused(
+                "Give the auth token again to send it to another API address: a stored token "
+                "only ever goes where it was checked."
+            )
         try:
             token = existing.auth_token()
         except credentials.TokenUnreadable as error:
@@ -90,7 +106,7 @@ def save_account(
         ) from None
     with transaction.atomic():
         account, created = Account.objects.select_for_update().get_or_create(sid=sid)
-        changed_token = not account.has_token or account.auth_token() != token
+        changed_token = not account.has_token or _stored_token(account) != token
         account.name = name.strip()[:200] or company.company_name[:200] or account.name
         account.base_url = base_url
         if changed_token:
@@ -110,6 +126,13 @@ def save_account(
             },
         )
     return Saved(account=account, created=created, company=company)
+
+
+def _stored_token(account: Account) -> str:
+    try:
+        return account.auth_token()
+    except credentials.TokenUnreadable:
+        return ""  # unreadable: the new one replaces it
 
 
 def grant_role(user: Any, sid: str, role: str | None, *, actor: Any = None) -> None:

@@ -8,12 +8,15 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from requests_app import roles
 from requests_app.models import (
     Account,
     AuditEvent,
     Decision,
+    Grant,
     SignInFailure,
     SyncRun,
     TrackingValueRequest,
@@ -40,7 +43,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["sid", "name", "last_synced_at", "last_full_sync_at", "rate_remaining"]
+    # Where the token goes is changed on the Accounts page, which checks it with impact.com.
     readonly_fields = [
+        "sid",
+        "base_url",
+        "token_saved_at",
         "rate_limit",
         "rate_remaining",
         "rate_reset_at",
@@ -106,14 +113,24 @@ class SignInFailureAdmin(ReadOnlyAdmin):
 # Only a superuser grants what goes beyond the three roles: superuser, staff (the admin site)
 # and permissions of one's own. Read-only fields are left out of the form, so a crafted POST
 # cannot set them either.
-PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "user_permissions")
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
 
 admin.site.unregister(get_user_model())
 
 
 @admin.register(get_user_model())
 class TeamUserAdmin(UserAdmin):
-    """Django's user admin, for the admin role: roles (groups) yes, privileges no."""
+    """Django's user admin, for the admin role: sign-ins yes, privileges no, and only the
+    sign-ins of the admin's own accounts (and of nobody's yet, as a new one is): an admin of
+    one account never resets the password of a person who holds a role on another."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        people = super().get_queryset(request)
+        if request.user.is_superuser:
+            return people
+        mine = Grant.objects.filter(user=request.user.pk, role=roles.ADMIN).values("account")
+        elsewhere = Grant.objects.exclude(account__in=mine).values("user")
+        return people.exclude(pk__in=elsewhere)  # superusers show, unchangeable (below)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))

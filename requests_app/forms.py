@@ -617,11 +617,10 @@ class AccountForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    """A person's role on the account shown (none: no access to it)."""
+    """A person's role on the account shown (none: no access to it). The person is named by
+    their username: the page never lists the sign-ins of other accounts."""
 
-    user = forms.ModelChoiceField(
-        label="Person", queryset=get_user_model().objects.filter(is_active=True)
-    )
+    username = forms.CharField(label="Username", max_length=150)
     role = forms.ChoiceField(
         label="Role",
         choices=[("viewer", "Viewer"), ("reviewer", "Reviewer"), ("admin", "Admin"), ("", "None")],

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.urls import get_script_prefix, set_script_prefix
+from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils import timezone
 
 _KNOWN = frozenset(available_timezones())
@@ -98,7 +99,7 @@ class AccountInPathMiddleware:
         if match:
             request.path_info = match["rest"]
         try:
-            if request.account_in_url or request.user.is_authenticated:
+            if request.user.is_authenticated:  # signed out: links to sign in name no account
                 links_carry(request, named_account_sid(request))
             return self.get_response(request)
         finally:
@@ -108,3 +109,20 @@ class AccountInPathMiddleware:
 def links_carry(request: HttpRequest, sid: str) -> None:
     """From here on, the addresses this request writes name account `sid`."""
     set_script_prefix(f"{request.links_base}a/{sid}/")
+
+
+def links_plain(request: HttpRequest) -> None:
+    """From here on, the addresses this request writes name no account (they open the one
+    the person last switched to): after signing out, and on a page about an account that is
+    not theirs."""
+    set_script_prefix(request.links_base)
+
+
+def address_in(request: HttpRequest, sid: str, name: str, **kwargs: Any) -> str:
+    """reverse(name, **kwargs) inside account `sid`: a link from one account to another."""
+    current = get_script_prefix()
+    links_carry(request, sid)
+    try:
+        return reverse(name, **kwargs)
+    finally:
+        set_script_prefix(current)

@@ -174,7 +174,8 @@ def assign(
 ) -> TrackingValueRequest:
     _require(user, "claim_request", "assign requests", request.account_sid)
     if not to.is_active or not roles.may(to, roles.DECIDE, request.account_sid):
-        raise QueueError(f"{to.get_username()} cannot review requests.")
+        # Never their name: a person of another account must not learn it from the answer.
+        raise QueueError("That person cannot review requests on this account.")
     with transaction.atomic():
         current = _locked(request)
         if not current.is_open:

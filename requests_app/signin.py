@@ -199,6 +199,10 @@ def _open_remembered_account(request: HttpRequest | None, user: Any) -> None:
 def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     if user is not None:
         audit.record(action=SIGN_OUT, outcome=AuditEvent.Outcome.INFO, actor=user)
+    if hasattr(request, "links_base"):
+        from requests_app.middleware import links_plain
+
+        links_plain(request)  # the next person to sign in here opens their own account
 
 
 @receiver(user_login_failed)

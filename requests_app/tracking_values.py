@@ -70,7 +70,8 @@ def refresh(
         client = client or impact.get_client(account_sid)
         info = client.company_information()
         result.company = info.company_name
-        Account.objects.filter(sid=account_sid).update(name=info.company_name)
+        # impact.com names the account unless a person gave it a name (add_account --name).
+        Account.objects.filter(sid=account_sid, name="").update(name=info.company_name)
         for kind in KINDS:
             values = list(client.list_tracking_values(kind))
             result.counts[kind] = len(values)

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from requests_app import accounts, credentials, impact, roles, sync
 from requests_app.models import (
@@ -219,8 +220,7 @@ def test_sync_all_goes_on_when_one_account_fails(two_accounts, settings):
         call_command("sync_requests", "--all", "--quiet", stderr=err)
     assert len(ids(SOUTH)) == 3  # South synced all the same
     assert NORTH_TOKEN not in err.getvalue()
-    north.httpd = None  # already stopped; the fixture's stop must not fail
-    north.stop = lambda: None
+    north.stop = lambda: None  # already stopped: the fixture's stop has nothing to do
 
 
 def test_syncable_accounts_are_the_deployments_own_then_each_added_one(two_accounts):
@@ -338,7 +338,8 @@ def test_the_account_switcher_opens_the_account_and_remembers_it(two_accounts, c
     assert '<label for="account-switch">Account</label>' in page
     assert f'<option value="{SOUTH}">South Surf Ltd.</option>' in page
 
-    response = client.get(at(NORTH, "/switch-account/"), {"to": SOUTH})
+    assert client.get(at(NORTH, "/switch-account/"), {"to": SOUTH}).status_code == 405
+    response = client.post(at(NORTH, "/switch-account/"), {"to": SOUTH})
     assert response["Location"] == f"/a/{SOUTH}/"
     assert Preference.objects.get(user=alice).account_sid == SOUTH
     assert "Southern Waves" in client.get("/").content.decode()  # remembered in the session
@@ -350,8 +351,9 @@ def test_the_account_switcher_opens_the_account_and_remembers_it(two_accounts, c
 def test_the_switcher_refuses_an_account_that_is_not_theirs(two_accounts, client):
     alice = person("alice", **{NORTH: roles.REVIEWER})
     client.force_login(alice)
-    assert client.get("/switch-account/", {"to": SOUTH}).status_code == 404
-    assert client.get("/switch-account/", {"to": "../../admin"}).status_code == 404
+    assert client.post("/switch-account/", {"to": SOUTH}).status_code == 404
+    assert client.post("/switch-account/", {"to": "../../admin"}).status_code == 404
+    assert not Preference.objects.filter(user=alice, account_sid=SOUTH).exists()
 
 
 def test_reasons_and_saved_views_are_per_account(two_accounts, client):
@@ -393,9 +395,9 @@ def test_an_accounts_admin_grants_roles_there_and_nowhere_else(two_accounts, cli
     client.force_login(ada)
     team = client.get(at(NORTH, "/team/")).content.decode()
     assert "Set role" in team
-    assert client.post(at(NORTH, "/team/grant/"), {"user": carol.pk, "role": "reviewer"})
+    assert client.post(at(NORTH, "/team/grant/"), {"username": "carol", "role": "reviewer"})
     assert roles.role_on(carol, NORTH) == roles.REVIEWER
-    response = client.post(at(SOUTH, "/team/grant/"), {"user": carol.pk, "role": "admin"})
+    response = client.post(at(SOUTH, "/team/grant/"), {"username": "carol", "role": "admin"})
     assert response.status_code == 403
     assert roles.role_on(carol, SOUTH) is None
     assert "Set role" not in client.get(at(SOUTH, "/team/")).content.decode()
@@ -486,5 +488,113 @@ def test_all_my_accounts_counts_each_accounts_queues_and_links_into_them(two_acc
     assert "North Outdoor Co." in page and "South Surf Ltd." in page
     assert "IRSandbox" not in page  # not hers
     assert 'aria-label="All open in South Surf Ltd.: 2"' in page
-    response = client.get("/switch-account/", {"to": SOUTH, "queue": "overdue"})
-    assert response["Location"] == f"/a/{SOUTH}/?queue=overdue"
+    assert f'<a href="/a/{SOUTH}/?queue=overdue" aria-label="Overdue in South' in page
+    assert f'<a href="/a/{NORTH}/">North Outdoor Co.</a>' in page
+
+
+# --- what a review found: nothing of another account leaks through the side doors ----------
+
+
+def test_sign_ins_show_only_for_people_of_the_account_and_all_of_them_for_superusers(
+    two_accounts, client
+):
+    vera = person("vera", **{NORTH: roles.ADMIN})
+    person("sam", **{SOUTH: roles.VIEWER})
+    client.force_login(User.objects.get(username="sam"))  # a sign-in event of no account
+    client.force_login(vera)
+    page = client.get(at(NORTH, "/audit/"), {"person": "sam"}).content.decode()
+    assert ">sam<" not in page
+    csv = b"".join(client.get(at(NORTH, "/audit/export.csv"), {"person": "sam"})).decode()
+    assert "sam" not in csv
+    assert ">vera<" in client.get(at(NORTH, "/audit/")).content.decode()  # her own, yes
+    root = User.objects.create_superuser("root", password="correct-horse-battery")
+    client.force_login(root)
+    assert ">sam<" in client.get(at(NORTH, "/audit/"), {"person": "sam"}).content.decode()
+
+
+def test_cached_parts_of_a_page_never_carry_another_accounts_links(two_accounts, client):
+    ada = person("ada", **{NORTH: roles.ADMIN, SOUTH: roles.ADMIN})
+    client.force_login(ada)
+    client.get(at(NORTH, "/audit/"))
+    client.get(at(NORTH, "/"))
+    south_audit = client.get(at(SOUTH, "/audit/")).content.decode()
+    assert f'action="/a/{SOUTH}/audit/"' in south_audit
+    assert f"/a/{NORTH}/" not in south_audit.split("<main")[1]
+
+
+def test_an_address_never_adds_an_account(two_accounts, client):
+    vera = person("vera", **{NORTH: roles.VIEWER})
+    client.force_login(vera)
+    response = client.get("/a/IRNeverAdded0001/")
+    assert response.status_code == 404
+    assert not Account.objects.filter(sid="IRNeverAdded0001").exists()
+    assert 'href="/a/IRNeverAdded0001' not in response.content.decode()  # links lead home
+
+
+def test_assigning_to_someone_of_another_account_does_not_name_them(two_accounts, client):
+    alice = person("alice", **{NORTH: roles.REVIEWER})
+    secret = person("secret-bob", **{SOUTH: roles.ADMIN})
+    client.force_login(alice)
+    url = at(NORTH, f"/r/{ids(NORTH)[0]}/assign/")
+    page = client.post(url, {"to": secret.pk}, follow=True).content.decode()
+    assert "secret-bob" not in page
+    assert "That person cannot review requests on this account." in page
+
+
+def test_signing_out_inside_an_account_lets_the_next_person_land_in_theirs(two_accounts, client):
+    person("ua", **{NORTH: roles.VIEWER})
+    person("ub", **{SOUTH: roles.VIEWER})
+    client.login(username="ua", password="correct-horse-battery")
+    response = client.post(at(NORTH, "/accounts/logout/"))
+    assert response["Location"] == reverse("login")  # no account in it
+    response = client.post(
+        response["Location"], {"username": "ub", "password": "correct-horse-battery"}
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Southern Waves" in page and NORTH not in page
+
+
+def test_the_request_page_names_its_account(two_accounts, client):
+    vera = person("vera", **{NORTH: roles.VIEWER})
+    client.force_login(vera)
+    page = client.get(at(NORTH, f"/r/{ids(NORTH)[0]}/")).content.decode()
+    assert "North Outdoor Co." in page.split("</header>")[0]
+
+
+def test_an_account_admin_manages_only_their_own_accounts_sign_ins(two_accounts, client):
+    ada = person("ada", **{NORTH: roles.ADMIN})
+    bea = person("bea", **{SOUTH: roles.ADMIN})
+    newcomer = person("newcomer")  # no role yet: any admin may set their password
+    client.force_login(ada)
+    assert client.get(f"/admin/auth/user/{newcomer.pk}/change/").status_code == 200
+    for path in (f"/admin/auth/user/{bea.pk}/change/", f"/admin/auth/user/{bea.pk}/password/"):
+        response = client.post(path, {"password1": "x" * 20, "password2": "x" * 20})
+        assert response.status_code in (302, 404) and "bea" not in response.get("Location", "")
+    bea.refresh_from_db()
+    assert bea.check_password("correct-horse-battery")
+    assert "bea" not in client.get("/admin/auth/user/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [("http://api.example.com", "must be https"), ("ftp://127.0.0.1", "https address")],
+)
+def test_a_token_never_goes_over_plain_http_to_another_machine(servers, base_url, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("add_account", NORTH, "--token-env", "NORTH_TOKEN", "--base-url", base_url)
+
+
+def test_a_stored_token_goes_only_where_it_was_checked(servers):
+    north, south = servers
+    call_command("add_account", NORTH, "--token-env", "NORTH_TOKEN", "--base-url", north.url)
+    with pytest.raises(CommandError, match="Give the auth token again"):
+        call_command("add_account", NORTH, "--base-url", south.url)
+    assert not [r for r in south.journal if NORTH in r[1]]
+
+
+def test_a_token_that_is_not_printable_ascii_is_refused_without_echo(servers, monkeypatch):
+    north, _ = servers
+    monkeypatch.setenv("ODD_TOKEN", "tøken-\u2028-secret")
+    with pytest.raises(CommandError, match="printable ASCII") as refused:
+        call_command("add_account", NORTH, "--token-env", "ODD_TOKEN", "--base-url", north.url)
+    assert "secret" not in str(refused.value)

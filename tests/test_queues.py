@@ -71,7 +71,7 @@ def test_a_request_can_be_assigned_to_a_reviewer_but_not_to_a_viewer(
     open_request.refresh_from_db()
     assert open_request.assigned_to == bob
 
-    with pytest.raises(queues.QueueError, match="vera cannot review"):
+    with pytest.raises(queues.QueueError, match="That person cannot review"):
         queues.assign(request=open_request, to=viewer, user=alice, confirm=True)
 
 

@@ -4,50 +4,60 @@ who holds which role on the account shown (its admins)."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from requests_app import accounts, impact, queues, roles
 from requests_app.forms import AccountForm, GrantForm
-from requests_app.middleware import links_carry
+from requests_app.middleware import address_in, links_carry
 from requests_app.models import Account
 
 from .common import account_sid, permission_required, remember_account, render
 
 
-@require_GET
+@require_POST
 def switch_account(request: HttpRequest) -> HttpResponse:
     """Open another of the person's accounts (the top bar's "Account"), remembered from now on."""
-    sid = request.GET.get("to", "")
+    sid = request.POST.get("to", "")
     if sid not in {account.sid for account in roles.visible_accounts(request.user)}:
         raise Http404("No such account.")
     remember_account(request, sid)
     links_carry(request, sid)
-    queue = request.GET.get("queue", "")
-    if queue in dict(queues.QUEUES):
-        return redirect(reverse("requests:list", query={"queue": queue}))
     return redirect("requests:list")
 
 
 @require_GET
 def all_accounts(request: HttpRequest) -> HttpResponse:
-    """Open requests across every account the person may open, by queue: where to look next."""
-    rows = [
-        (account, queues.queue_counts(account.sid, request.user, account))
-        for account in roles.visible_accounts(request.user)
-    ]
+    """Open requests across every account the person may open, by queue: where to look next.
+    Each number links into its own account."""
+    rows = []
+    for account in roles.visible_accounts(request.user):
+        counts = queues.queue_counts(account.sid, request.user, account)
+        cells = [
+            (
+                label,
+                counts.get(code, 0),
+                address_in(request, account.sid, "requests:list", query={"queue": code}),
+            )
+            for code, label in queues.QUEUES
+        ]
+        rows.append((account, address_in(request, account.sid, "requests:list"), cells))
     return render(
         request, "requests_app/all_accounts.html", {"rows": rows, "queues": queues.QUEUES}
     )
 
 
 def _accounts_page(request: HttpRequest, form: AccountForm, status: int = 200) -> HttpResponse:
+    everyone = list(Account.objects.order_by("name", "sid"))
+    for account in everyone:
+        account.address = address_in(request, account.sid, "requests:list")
     context = {
         "form": form,
-        "accounts": Account.objects.order_by("name", "sid"),
+        "accounts": everyone,
         "own_sid": impact.default_account_sid(),
         "sandbox_answers": impact.uses_sandbox(),
     }
@@ -57,6 +67,7 @@ def _accounts_page(request: HttpRequest, form: AccountForm, status: int = 200) -
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("token")
 def account_list(request: HttpRequest) -> HttpResponse:
     """Every account the deployment reviews; superusers add one or change one here."""
     if not request.user.is_superuser:
@@ -89,10 +100,15 @@ def account_list(request: HttpRequest) -> HttpResponse:
 def grant(request: HttpRequest) -> HttpResponse:
     """Give a person a role on the account shown, or take it away (the Team page's form)."""
     form = GrantForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Pick a person and a role.")
+    user_model = get_user_model()
+    user = None
+    if form.is_valid():
+        name = {user_model.USERNAME_FIELD: form.cleaned_data["username"], "is_active": True}
+        user = user_model.objects.filter(**name).first()
+    if user is None:
+        messages.error(request, "Give the username of an active sign-in, and a role.")
         return redirect("requests:team")
-    user, role = form.cleaned_data["user"], form.cleaned_data["role"] or None
+    role = form.cleaned_data["role"] or None
     if user.pk == request.user.pk and not request.user.is_superuser:
         messages.error(request, "Ask another admin to change your own role.")
         return redirect("requests:team")

@@ -50,9 +50,13 @@ def _account_and_sync(sid: str) -> QuerySet[Account]:
 
 
 def account_with_sync(sid: str) -> Account:
-    """The account and, in the same query, whether a sync of it is running."""
+    """The account and, in the same query, whether a sync of it is running. Only the
+    deployment's own account is made on first use; an address naming any other account that
+    was never added is a 404 (an address never adds an account)."""
     account = _account_and_sync(sid).first()
     if account is None:
+        if sid != impact.default_account_sid():
+            raise Http404("No such account.")
         Account.objects.get_or_create(sid=sid)
         account = _account_and_sync(sid).get()
     return account
@@ -64,10 +68,17 @@ def current_account(request: HttpRequest) -> Account:
     anything else that is not theirs (superusers open every account)."""
     account = getattr(request, "tvr_account", None)
     if account is None:
-        account = account_with_sync(named_account_sid(request))
-        perms = roles.permissions(request.user, account)
+        named = getattr(request, "account_in_url", "")
+        try:
+            account = account_with_sync(named_account_sid(request))
+            perms = roles.permissions(request.user, account)
+        except Http404:
+            account, perms = None, frozenset()
         if roles.VIEW not in perms:
-            if getattr(request, "account_in_url", ""):
+            if named:
+                from requests_app.middleware import links_plain
+
+                links_plain(request)  # the 404 page's links: the person's own account
                 raise Http404("No such account.")
             account = first_granted_account(request)
             perms = roles.permissions(request.user, account)
@@ -102,7 +113,8 @@ def remember_account(request: HttpRequest, sid: str) -> None:
         Preference.objects.update_or_create(user=request.user, defaults={"account_sid": sid})
 
 
-_VERSIONS = ("data_version", "rows_version", "team_version")
+# What the page uses of the request's account, read in the request's own query.
+_VERSIONS = ("name", "data_version", "rows_version", "team_version")
 
 
 def get_request_or_404(request: HttpRequest, impact_id: str) -> TrackingValueRequest:

@@ -102,9 +102,11 @@ def test_bulk_reject_says_how_many_are_selected_and_that_they_are_queued(
 
 
 @pytest.mark.parametrize("javascript", [True, False])
-def test_deleting_a_saved_view_asks_first(sign_in, live_server, javascript):
+def test_deleting_a_saved_view_asks_first(sign_in, live_server, seeded, javascript):
     alice = User.objects.get(username="alice")
-    SavedView.objects.create(owner=alice, name="Phones", query="request_type=PHONE_NUMBER_TRACKING")
+    SavedView.objects.create(
+        account_sid=seeded, owner=alice, name="Phones", query="request_type=PHONE_NUMBER_TRACKING"
+    )
     page = sign_in("alice", javascript=javascript)
     page.goto(f"{live_server.url}/views/" if not javascript else f"{live_server.url}/")
     page.click("[aria-label='Delete saved view Phones…']")

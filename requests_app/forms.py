@@ -625,4 +625,5 @@ class GrantForm(forms.Form):
         label="Role",
         choices=[("viewer", "Viewer"), ("reviewer", "Reviewer"), ("admin", "Admin"), ("", "None")],
         required=False,
+        initial="viewer",  # the least a grant gives; "None" takes access away
     )

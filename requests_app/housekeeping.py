@@ -70,7 +70,8 @@ class Sweeper:
         while not self.stopped.is_set():
             try:
                 sweep()
-                start_due_syncs()
+                if settings.TVR_SCHEDULED_SYNCS:
+                    start_due_syncs()
             except Exception:  # the next pass tries again; the worker keeps running tasks
                 logger.exception("Sweep failed")
             finally:

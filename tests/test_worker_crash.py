@@ -66,6 +66,7 @@ def spawn(server, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
         "TVR_SYNC_HEARTBEAT_SECONDS": "0.5",
         "TVR_SWEEP_SECONDS": "0.5",
         "TVR_DECISION_DELAY_SECONDS": "0",
+        "TVR_SCHEDULED_SYNCS": "false",  # only the syncs a test starts
     }
     started: list[subprocess.Popen] = []
 

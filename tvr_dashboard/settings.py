@@ -293,3 +293,6 @@ TVR_DECISION_LEASE_MARGIN_SECONDS = envint("TVR_DECISION_LEASE_MARGIN_SECONDS", 
 TVR_QUEUED_PATIENCE_HOURS = envint("TVR_QUEUED_PATIENCE_HOURS", 24, minimum=1)
 # How often the task worker sweeps: lapsed leases taken over, unconfirmed decisions re-read.
 TVR_SWEEP_SECONDS = envfloat("TVR_SWEEP_SECONDS", 10.0, minimum=0.1)
+# Each sweep also starts every account's sync that is due; false leaves syncing to a cron line
+# (`sync_requests --all`) and to the lists' own refreshes.
+TVR_SCHEDULED_SYNCS = envbool("TVR_SCHEDULED_SYNCS", True)

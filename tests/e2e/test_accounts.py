@@ -73,3 +73,49 @@ def test_without_javascript_the_open_button_switches(sign_in, live_server, south
     page.click(".account-switch button")
     page.wait_for_url(f"{live_server.url}/a/{SOUTH}/")
     assert "Southern Waves" in page.inner_text("#results")
+
+
+def test_a_superuser_adds_an_account_in_the_browser_and_its_admin_grants_a_role(
+    browser, live_server, seeded, monkeypatch
+):
+    from requests_app.models import Account
+
+    server = ImpactServer(SOUTH, SOUTH_TOKEN).start()
+    server.account = {"CompanyInformation": [{"CompanyName": "South Surf Ltd."}]}
+    User.objects.create_superuser("root", password="correct-horse-battery-staple")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", "root")
+        page.fill("#id_password", "correct-horse-battery-staple")
+        page.click("button.primary")
+        page.click("text=Accounts")
+        page.fill("#id_sid", SOUTH)
+        page.fill("#id_token", "a-wrong-token")
+        page.fill("#id_base_url", server.url)
+        page.click("text=Check with impact.com and save")
+        expect(page.locator("[role=alert]")).to_contain_text("did not accept")
+        assert not Account.objects.filter(sid=SOUTH).exists()
+
+        page.fill("#id_token", SOUTH_TOKEN)  # the refused one was not kept in the form
+        page.click("text=Check with impact.com and save")
+        expect(page.locator(".messages")).to_contain_text("South Surf Ltd.")
+        expect(page.locator("table")).to_contain_text("token saved")
+        assert SOUTH_TOKEN not in page.content()
+        shot(page, "accounts-4-added")
+
+        page.select_option("#account-switch", SOUTH)
+        page.wait_for_url(f"{live_server.url}/a/{SOUTH}/")
+        page.click("text=Team")
+        page.fill("#id_grant_username", "alice")
+        page.select_option("#id_grant_role", "reviewer")
+        page.click("text=Set role")
+        expect(page.locator(".messages")).to_contain_text("alice is now reviewer")
+        expect(page.locator("#h-people + table")).to_contain_text("alice")
+        shot(page, "accounts-5-team")
+        assert roles.role_on(User.objects.get(username="alice"), SOUTH) == roles.REVIEWER
+    finally:
+        context.close()
+        server.stop()

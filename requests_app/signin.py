@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from requests_app import audit
+from requests_app.middleware import links_plain
 from requests_app.models import AuditEvent, Preference, SignInFailure
 
 SIGN_IN = "sign_in"
@@ -200,8 +201,6 @@ def _signed_out(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> 
     if user is not None:
         audit.record(action=SIGN_OUT, outcome=AuditEvent.Outcome.INFO, actor=user)
     if hasattr(request, "links_base"):
-        from requests_app.middleware import links_plain
-
         links_plain(request)  # the next person to sign in here opens their own account
 
 

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 
 from requests_app import decisions, impact, roles
+from requests_app.middleware import links_carry, links_plain
 from requests_app.models import Account, SyncRun, TrackingValueRequest
 
 
@@ -76,8 +77,6 @@ def current_account(request: HttpRequest) -> Account:
             account, perms = None, frozenset()
         if roles.VIEW not in perms:
             if named:
-                from requests_app.middleware import links_plain
-
                 links_plain(request)  # the 404 page's links: the person's own account
                 raise Http404("No such account.")
             account = first_granted_account(request)
@@ -89,8 +88,6 @@ def current_account(request: HttpRequest) -> Account:
 def first_granted_account(request: HttpRequest) -> Account:
     """For an address without an account whose remembered one is not (or no longer) theirs:
     the first account the person holds a role on, remembered from now on."""
-    from requests_app.middleware import links_carry
-
     visible = roles.visible_accounts(request.user)
     if not visible:
         raise NoAccountGranted(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 VIEWER = "viewer"
@@ -122,8 +123,6 @@ def grant(user: Any, account_sid: str, role: str | None) -> None:
 
 def visible_accounts(user: Any) -> list[Any]:
     """The accounts `user` may open, with their role on each as `role` (superusers: all)."""
-    from django.db.models import OuterRef, Subquery
-
     from requests_app.models import Account, Grant
 
     accounts = Account.objects.order_by("name", "sid")

@@ -15,7 +15,7 @@ from django.utils.cache import patch_vary_headers
 
 from requests_app import decisions, impact, roles
 from requests_app.middleware import links_carry, links_plain
-from requests_app.models import Account, SyncRun, TrackingValueRequest
+from requests_app.models import Account, Preference, SyncRun, TrackingValueRequest
 
 
 def account_sid(request: HttpRequest) -> str:
@@ -102,8 +102,6 @@ def first_granted_account(request: HttpRequest) -> Account:
 
 def remember_account(request: HttpRequest, sid: str) -> None:
     """Open `sid` from now on when an address names no account (this session and the next)."""
-    from requests_app.models import Preference
-
     if getattr(request, "session", None) is not None:
         request.session[REMEMBERED_ACCOUNT] = sid
     if request.user.is_authenticated:

@@ -554,6 +554,13 @@ def test_signing_out_inside_an_account_lets_the_next_person_land_in_theirs(two_a
     assert "Southern Waves" in page and NORTH not in page
 
 
+def test_static_files_are_never_addressed_inside_an_account(two_accounts, client):
+    vera = person("vera", **{NORTH: roles.VIEWER})
+    client.force_login(vera)
+    page = client.get(at(NORTH, "/")).content.decode()
+    assert 'href="/static/css/app.css"' in page and 'src="/static/js/app.js"' in page
+
+
 def test_the_request_page_names_its_account(two_accounts, client):
     vera = person("vera", **{NORTH: roles.VIEWER})
     client.force_login(vera)

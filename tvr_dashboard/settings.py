@@ -179,7 +179,9 @@ TIME_ZONE = env("TVR_TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute: a relative one gets the script prefix of the first request that reads it, and the
+# account in an address is carried in the script prefix (AccountInPathMiddleware).
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -555,6 +555,10 @@ def test_signing_out_inside_an_account_lets_the_next_person_land_in_theirs(two_a
 
 
 def test_static_files_are_never_addressed_inside_an_account(two_accounts, client):
+    from tvr_dashboard import settings as configured
+
+    # Relative, Django would add the script prefix of the first request that read it.
+    assert configured.STATIC_URL.startswith("/")
     vera = person("vera", **{NORTH: roles.VIEWER})
     client.force_login(vera)
     page = client.get(at(NORTH, "/")).content.decode()

@@ -16,10 +16,9 @@ from django.core.validators import URLValidator
 from django.db import transaction
 
 from requests_app import audit, credentials, impact, roles
-from requests_app.models import Account, AuditEvent
+from requests_app.models import ACCOUNT_SID, Account, AuditEvent
 
-# impact.com's AccountSIDs are letters and digits; the address prefix (/a/<SID>/) takes no more.
-SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SID_PATTERN = re.compile(ACCOUNT_SID)
 MAX_TOKEN_LENGTH = 500
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 ACCOUNT_SAVED = "account_saved"

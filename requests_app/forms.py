@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests_app import deals, impact, patterns, pickers, queues, search, tracking_values
-from requests_app.models import RequestType, State, TrackingValueRequest
+from requests_app.models import ACCOUNT_SID, Grant, RequestType, State, TrackingValueRequest
 
 ID_MAX = 2**63 - 1
 
@@ -588,7 +588,7 @@ class AccountForm(forms.Form):
 
     sid = forms.RegexField(
         label="AccountSID",
-        regex=r"^[A-Za-z0-9_-]{1,64}$",
+        regex=rf"^{ACCOUNT_SID}$",
         max_length=64,
         help_text="impact.com shows it under Settings → API.",
         error_messages={"invalid": "An AccountSID is letters and digits."},
@@ -623,7 +623,7 @@ class GrantForm(forms.Form):
     username = forms.CharField(label="Username", max_length=150)
     role = forms.ChoiceField(
         label="Role",
-        choices=[("viewer", "Viewer"), ("reviewer", "Reviewer"), ("admin", "Admin"), ("", "None")],
+        choices=[*Grant.Role.choices, ("", "None")],
         required=False,
         initial="viewer",  # the least a grant gives; "None" takes access away
     )

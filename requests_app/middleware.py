@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils import timezone
 
+from requests_app.models import ACCOUNT_SID
+
 _KNOWN = frozenset(available_timezones())
 
 
@@ -72,8 +74,7 @@ def _carries_nul(request: HttpRequest) -> bool:
     return any("\x00" in text for text in texts)
 
 
-# An AccountSID as impact.com writes them (letters and digits); add_account accepts no other.
-ACCOUNT_IN_PATH = re.compile(r"/a/(?P<sid>[A-Za-z0-9_-]{1,64})(?P<rest>/.*)", re.DOTALL)
+ACCOUNT_IN_PATH = re.compile(rf"/a/(?P<sid>{ACCOUNT_SID})(?P<rest>/.*)", re.DOTALL)
 
 
 class AccountInPathMiddleware:

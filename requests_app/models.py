@@ -35,6 +35,11 @@ class RequestType(models.TextChoices):
     PHONE_NUMBER_TRACKING = "PHONE_NUMBER_TRACKING", "Phone number"
 
 
+# An AccountSID as impact.com writes them (letters and digits): what add_account accepts and what
+# an address's /a/<SID>/ prefix may hold.
+ACCOUNT_SID = r"[A-Za-z0-9_-]{1,64}"
+
+
 class Account(models.Model):
     """One impact.com advertiser account, how to reach it, and what we know of its API budget
     and syncs. An account added in the app or with `manage.py add_account` carries its own

@@ -26,6 +26,7 @@ def record(
     action: str,
     outcome: str,
     actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor_name: str = "",
     account_sid: str = "",
     request_impact_id: str = "",
     sent: dict[str, Any] | None = None,
@@ -33,7 +34,8 @@ def record(
     response_message: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event, chained to the previous one. Call inside the change's transaction."""
+    """Append one event, chained to the previous one. Call inside the change's transaction.
+    `actor_name` names an actor that is not a person (a rule); a person is named by `actor`."""
     user = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -42,7 +44,7 @@ def record(
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             actor=user,
-            actor_name=user.get_username() if user else "",
+            actor_name=user.get_username() if user else actor_name[:150],
             account_sid=account_sid,
             request_impact_id=request_impact_id,
             action=action,

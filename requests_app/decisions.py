@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from django.db.models import FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from requests_app import audit, impact, roles, sync
-from requests_app.models import AuditEvent, Decision, State, TrackingValueRequest
+from requests_app.models import AuditEvent, Decision, Rule, State, TrackingValueRequest
 from requests_app.queues import HeldByOther
 
 logger = logging.getLogger(__name__)
@@ -73,34 +74,66 @@ CHECK_BACKOFF = (5, 15, 30, 60, 120, 300, 900)
 WRITE_SHARE = 0.7
 
 
+class RuleStopped(DecisionError):
+    """A rule may not decide this request now (see rules.py: its guard said why)."""
+
+
 def approve(
     *,
     request: TrackingValueRequest,
-    user: Any,
+    user: Any = None,
     approval: impact.Approval,
     note: str = "",
     confirm: bool = False,
+    rule: Rule | None = None,
+    guard: Callable[[TrackingValueRequest], None] | None = None,
+    suggested: tuple[Rule, int] | None = None,
 ) -> Decision:
-    """Approve with the type-specific values: queued for Undo, or sent at once with no delay."""
+    """Approve with the type-specific values: queued for Undo, or sent at once with no delay.
+    A person approves as `user` (confirming what rule `suggested`, at that version, if it
+    did); a rule as `rule`, whose `guard` runs inside the claim's transaction (the kill
+    switch, its version, its quota) and raises RuleStopped to back out."""
     try:
         sent = approval.form_data()
     except impact.InvalidApproval as error:
         raise DecisionError(error.message) from None
-    decision = _claim(request, user, Decision.Action.APPROVE, sent=sent, note=note, confirm=confirm)
+    decision = _claim(
+        request,
+        user,
+        Decision.Action.APPROVE,
+        sent=sent,
+        note=note,
+        confirm=confirm,
+        rule=rule,
+        guard=guard,
+        suggested=suggested,
+    )
     return _send_or_schedule(decision, approval=approval)
 
 
 def reject(
     *,
     request: TrackingValueRequest,
-    user: Any,
+    user: Any = None,
     reason: str = "",
     note: str = "",
     confirm: bool = False,
+    rule: Rule | None = None,
+    guard: Callable[[TrackingValueRequest], None] | None = None,
+    suggested: tuple[Rule, int] | None = None,
 ) -> Decision:
     """Reject (impact.com takes no reason; ours is kept with the decision and the audit)."""
     decision = _claim(
-        request, user, Decision.Action.REJECT, sent={}, reason=reason, note=note, confirm=confirm
+        request,
+        user,
+        Decision.Action.REJECT,
+        sent={},
+        reason=reason,
+        note=note,
+        confirm=confirm,
+        rule=rule,
+        guard=guard,
+        suggested=suggested,
     )
     return _send_or_schedule(decision)
 
@@ -118,25 +151,41 @@ def _send_or_schedule(decision: Decision, approval: impact.Approval | None = Non
 
 
 def undo(*, decision: Decision, user: Any) -> bool:
-    """Take back a queued decision before it is sent; False when it is too late."""
-    if (
-        decision.decided_by_id != user.pk
-        and roles.role_on(user, decision.request.account_sid) != roles.ADMIN
-    ):
+    """Take back a queued decision before it is sent; False when it is too late. A rule's
+    decision may be taken back by anyone who may decide on the account."""
+    sid = decision.request.account_sid
+    if decision.rule_id is not None:
+        allowed = roles.may(user, roles.DECIDE, sid)
+    else:
+        allowed = decision.decided_by_id == user.pk or roles.role_on(user, sid) == roles.ADMIN
+    if not allowed:
         raise NotAllowed("Only the person who made a decision can undo it.")
+    return take_back(decision, by=user)
+
+
+def take_back(decision: Decision, *, by: Any = None, why: str = "") -> bool:
+    """Undo a queued decision if it is still queued (one conditional update, so the sender
+    and the Undo can never both win), with its audit event; False when it is too late."""
     with transaction.atomic():
         taken_back = Decision.objects.filter(pk=decision.pk, status=Decision.Status.QUEUED).update(
             status=Decision.Status.UNDONE, finished_at=timezone.now()
         )
         if taken_back:
             decision.refresh_from_db()
-            _audit(decision, AuditEvent.Outcome.INFO, status=None, message="", action="undone")
+            _audit(
+                decision,
+                AuditEvent.Outcome.INFO,
+                status=None,
+                message=why,
+                action="undone",
+                detail={"undone_by": by.get_username()} if by is not None else {},
+            )
     return bool(taken_back)
 
 
 def send_queued(decision_id: int) -> Decision | None:
     """The worker's side: send a queued decision once it is due, unless it was undone."""
-    decision = Decision.objects.select_related("request", "decided_by").get(pk=decision_id)
+    decision = Decision.objects.select_related("request", "decided_by", "rule").get(pk=decision_id)
     wait = (decision.send_after - timezone.now()).total_seconds()
     if decision.status == Decision.Status.QUEUED and wait > 0:
         # A backend that cannot defer ran us early: the delay is short, so wait it out.
@@ -186,13 +235,18 @@ def with_live_and_failed(requests: QuerySet) -> QuerySet:
         failed_decision=FilteredRelation(
             "decisions", condition=Q(decisions__pk=Subquery(latest_failed))
         ),
-    ).select_related("live_decision__decided_by", "failed_decision__decided_by")
+    ).select_related(
+        "live_decision__decided_by",
+        "live_decision__rule",
+        "failed_decision__decided_by",
+        "failed_decision__rule",
+    )
 
 
 def live_decision(request: TrackingValueRequest) -> Decision | None:
     return (
         Decision.objects.filter(request=request, status__in=Decision.LIVE)
-        .select_related("decided_by")
+        .select_related("decided_by", "rule")
         .first()
     )
 
@@ -206,8 +260,11 @@ def _claim(
     reason: str = "",
     note: str = "",
     confirm: bool = False,
+    rule: Rule | None = None,
+    guard: Callable[[TrackingValueRequest], None] | None = None,
+    suggested: tuple[Rule, int] | None = None,
 ) -> Decision:
-    if not roles.may(user, roles.DECIDE, request.account_sid):
+    if rule is None and not roles.may(user, roles.DECIDE, request.account_sid):
         raise NotAllowed("Your role cannot approve or reject requests.")
     delay = settings.TVR_DECISION_DELAY_SECONDS
     try:
@@ -220,8 +277,10 @@ def _claim(
             if not current.is_open:
                 raise _already_decided(current)
             holder = current.assigned_to
-            if holder is not None and holder.pk != user.pk and not confirm:
-                raise HeldByOther(holder.get_username())
+            if holder is not None and (rule is not None or (holder.pk != user.pk and not confirm)):
+                raise HeldByOther(holder.get_username())  # a rule never takes a held request
+            if guard is not None:
+                guard(current)
             decision = Decision.objects.create(
                 request=current,
                 action=action,
@@ -231,8 +290,14 @@ def _claim(
                 sent=sent,
                 reason=reason[:200],
                 note=note,
-                decided_by=user,
-                overrode_holder=holder.get_username() if holder and holder.pk != user.pk else "",
+                decided_by=user if rule is None else None,
+                rule=rule,
+                rule_version=rule.version if rule is not None else None,
+                suggested_by=suggested[0] if suggested else None,
+                suggested_version=suggested[1] if suggested else None,
+                overrode_holder=holder.get_username()
+                if holder and rule is None and holder.pk != user.pk
+                else "",
             )
             if delay:
                 _audit(
@@ -246,7 +311,7 @@ def _claim(
 def _already_decided(request: TrackingValueRequest) -> AlreadyDecided:
     existing = live_decision(request)
     if existing is not None:
-        who = existing.decided_by.get_username()
+        who = existing.decider
         verb = "approved" if existing.action == Decision.Action.APPROVE else "rejected"
         when = timezone.localtime(existing.created_at)
         return AlreadyDecided(
@@ -278,6 +343,7 @@ def send(decision: Decision, *, approval: impact.Approval | None = None) -> Deci
         return _settle_now(decision, client, budget)
     except impact.ImpactError as error:
         _record_failure(decision, error)
+        _tell_rules(decision, error)
         refreshed = refresh_quietly(request, client, deadline=budget)
         raise ImpactFailed(_failure_message(decision, error, refreshed), error=error) from None
     finally:
@@ -298,9 +364,20 @@ def send(decision: Decision, *, approval: impact.Approval | None = None) -> Deci
         decision.lease_until = None
         decision.save(update_fields=["status", "finished_at", "response_status", "lease_until"])
         _audit(decision, AuditEvent.Outcome.SUCCESS, status=200, message="OK")
+    _tell_rules(decision)
     if refresh_quietly(request, client, deadline=budget) is None:
         sync.mark_decided(request, DECIDED_STATE[decision.action])
     return decision
+
+
+def _tell_rules(decision: Decision, error: impact.ImpactError | None = None) -> None:
+    """A rule's decision went through, or impact.com refused it: rules.py keeps the streak of
+    refusals that pauses the account's rules."""
+    if decision.rule_id is None:
+        return
+    from requests_app import rules  # rules decide through this module
+
+    rules.note_outcome(decision, error)
 
 
 def _settle_now(decision: Decision, client: impact.ImpactClient, budget: impact.Deadline):
@@ -449,7 +526,7 @@ def settle_from_sync(account_sid: str, observed: set[str]) -> int:
         status=Decision.Status.UNCONFIRMED,
         request__account_sid=account_sid,
         request__impact_id__in=observed,
-    ).select_related("request", "decided_by")
+    ).select_related("request", "decided_by", "rule")
     settled = 0
     for decision in waiting:
         row = decision.request
@@ -467,7 +544,7 @@ def take_over_lapsed(now: datetime | None = None) -> int:
         | Q(lease_until__isnull=True, send_after__lt=now - timedelta(minutes=5))
     )
     taken = 0
-    for decision in lapsed.select_related("request", "decided_by"):
+    for decision in lapsed.select_related("request", "decided_by", "rule"):
         with transaction.atomic():
             if not Decision.objects.filter(
                 pk=decision.pk, status=Decision.Status.SENDING, lease_until=decision.lease_until
@@ -487,7 +564,7 @@ def settle_due(now: datetime | None = None) -> int:
     """Re-read every unconfirmed decision whose next check is due; how many were settled."""
     due = Decision.objects.filter(
         status=Decision.Status.UNCONFIRMED, next_check_at__lte=now or timezone.now()
-    ).select_related("request", "decided_by")
+    ).select_related("request", "decided_by", "rule")
     settled = 0
     for decision in due:
         settled += settle(decision).status != Decision.Status.UNCONFIRMED
@@ -589,10 +666,18 @@ def _audit(
     """The decision's audit event: `approve`/`reject`, or e.g. `approve_queued`."""
     request = decision.request
     extra = {"held_by": decision.overrode_holder} if decision.overrode_holder else {}
+    if decision.rule_id is not None:
+        extra |= {"rule": decision.rule_id, "rule_version": decision.rule_version}
+    if decision.suggested_by_id is not None:
+        extra |= {
+            "suggested_by_rule": decision.suggested_by_id,
+            "suggested_by_version": decision.suggested_version,
+        }
     return audit.record(
         action=f"{decision.action}_{action}" if action else decision.action,
         outcome=outcome,
         actor=decision.decided_by,
+        actor_name=decision.decider,
         account_sid=request.account_sid,
         request_impact_id=request.impact_id,
         sent=decision.sent,

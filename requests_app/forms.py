@@ -15,7 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests_app import deals, impact, patterns, pickers, queues, search, tracking_values
-from requests_app.models import ACCOUNT_SID, Grant, RequestType, State, TrackingValueRequest
+from requests_app.models import (
+    ACCOUNT_SID,
+    Grant,
+    RequestType,
+    Rule,
+    State,
+    TrackingValueRequest,
+)
 
 ID_MAX = 2**63 - 1
 
@@ -150,6 +157,10 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # "<rule id>:<version>" when the reviewer confirms what a rule suggested.
+    suggested_by = forms.RegexField(
+        regex=r"^\d{1,12}:\d{1,9}$", required=False, widget=forms.HiddenInput
+    )
 
 
 class ApprovalForm(DecisionForm):
@@ -627,3 +638,152 @@ class GrantForm(forms.Form):
         required=False,
         initial="viewer",  # the least a grant gives; "None" takes access away
     )
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+DEAL_STATES = [
+    ("", "Any state"),
+    ("ACTIVE", "Active"),
+    ("PENDING", "Pending"),
+    ("EXPIRED", "Expired"),
+]
+DEAL_TYPES = [("", "Any type")] + [
+    (kind, kind.replace("_", " ").title())
+    for kind in ("GENERAL_SALE", "FREE_SHIPPING", "GIFT_WITH_PURCHASE", "REBATE", "BOGO")
+]
+
+
+class RuleForm(forms.ModelForm):
+    """A rule's conditions and action. The campaigns, partners and deals offered are the
+    cached ones (the list's filter choices), the reasons the account's own; the fields an
+    action needs are checked against the request type it is for."""
+
+    campaign_ids = forms.TypedMultipleChoiceField(
+        label="Campaigns", coerce=int, required=False, help_text="None chosen: every campaign."
+    )
+    partner_ids = forms.TypedMultipleChoiceField(
+        label="Partners", coerce=int, required=False, help_text="None chosen: every partner."
+    )
+    deal_id = forms.TypedChoiceField(
+        label="Which deal", coerce=int, required=False, empty_value=None
+    )
+    deal_state = forms.ChoiceField(label="Deal state", choices=DEAL_STATES, required=False)
+    deal_type = forms.ChoiceField(label="Deal type", choices=DEAL_TYPES, required=False)
+    credit_policy = forms.ChoiceField(
+        label="Credit policy",
+        choices=[(k, k.title()) for k in CREDIT_POLICY_HELP],
+        widget=forms.RadioSelect,
+        initial="INVOLVED",
+        required=False,
+    )
+    match_mode = forms.ChoiceField(
+        label="Match mode",
+        choices=[("LI", "Exact (LI)"), ("RE", "Regular expression (RE)")],
+        widget=forms.RadioSelect,
+        initial="LI",
+        required=False,
+    )
+    reason = forms.ChoiceField(label="Rejection reason", required=False)
+
+    class Meta:
+        model = Rule
+        fields = [
+            "name",
+            "request_type",
+            "campaign_ids",
+            "partner_ids",
+            "partner_group",
+            "deal",
+            "deal_id",
+            "deal_state",
+            "deal_type",
+            "min_number",
+            "max_number",
+            "code_pattern",
+            "quota",
+            "quota_period",
+            "action",
+            "mode",
+            "code_source",
+            "credit_policy",
+            "match_mode",
+            "url_id",
+            "phone_number_id",
+            "reason",
+        ]
+        widgets = {
+            "action": forms.RadioSelect,
+            "mode": forms.RadioSelect,
+            "code_source": forms.RadioSelect,
+            "code_pattern": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+            "url_id": forms.TextInput(attrs={"inputmode": "numeric"}),
+            "phone_number_id": forms.TextInput(attrs={"inputmode": "numeric"}),
+        }
+        labels = {"request_type": "Request type", "deal": "Deal"}
+
+    def __init__(self, *args: Any, choices: dict[str, list], reasons: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["request_type"].choices = [("", "Any type"), *RequestType.choices]
+        self.fields["campaign_ids"].choices = choices["campaign"]
+        self.fields["partner_ids"].choices = choices["partner"]
+        self.fields["deal_id"].choices = [("", "—"), *choices["deal"]]
+        kept = self.instance.reason
+        offered = reasons + ([kept] if kept and kept not in reasons else [])
+        self.fields["reason"].choices = [("", "No reason"), *((r, r) for r in offered)]
+        self.fields["action"].choices = Rule.Action.choices  # no empty choice on a radio
+        self.fields["mode"].choices = Rule.Mode.choices
+        self.fields["code_source"].choices = Rule.CodeSource.choices
+        self.fields["code_source"].required = False
+        for name in ("min_number", "max_number", "quota"):
+            self.fields[name].widget.attrs.update(inputmode="numeric", min="0")
+        for name in ("url_id", "phone_number_id"):
+            self.fields[name].min_value = 1
+            self.fields[name].max_value = ID_MAX
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = Rule.objects.filter(account_sid=self.instance.account_sid, name=name)
+        if others.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another rule of this account has this name.")
+        return name
+
+    def clean_code_pattern(self) -> str:
+        pattern = self.cleaned_data["code_pattern"]
+        if pattern and (error := patterns.compile_error(pattern)):
+            raise forms.ValidationError(error)
+        return pattern
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        low, high = data.get("min_number"), data.get("max_number")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_number", "This is less than the smallest number above.")
+        if data.get("deal") == Rule.Deal.GIVEN and not data.get("deal_id"):
+            self.add_error("deal_id", "Choose the deal.")
+        if data.get("deal") != Rule.Deal.GIVEN:
+            data["deal_id"] = None
+        if data.get("action") == Rule.Action.APPROVE:
+            self._clean_approval(data)
+        else:
+            data["quota"] = None  # a quota counts approvals
+        return data
+
+    def _clean_approval(self, data: dict[str, Any]) -> None:
+        kind = data.get("request_type")
+        if not kind:
+            self.add_error(
+                "request_type", "An approving rule is for one request type: its values differ."
+            )
+        elif kind == RequestType.PROMOCODE_TRACKING:
+            for name, message in (
+                ("code_source", "Choose which code to approve."),
+                ("credit_policy", "Choose a credit policy."),
+                ("match_mode", "Choose a match mode."),
+            ):
+                if not data.get(name):
+                    self.add_error(name, message)
+        elif kind == RequestType.BRANDED_URL_TRACKING and not data.get("url_id"):
+            self.add_error("url_id", "Enter the branded URL id to give.")
+        elif kind == RequestType.PHONE_NUMBER_TRACKING and not data.get("phone_number_id"):
+            self.add_error("phone_number_id", "Enter the phone number id to give.")

@@ -72,6 +72,12 @@ class Account(models.Model):
     team_version = models.PositiveBigIntegerField(default=0)
     # When its unique URLs, phone numbers and promo codes were last read (tracking_values.py).
     tracking_values_synced_at = models.DateTimeField(null=True, blank=True)
+    # Rules (rules.py): set while every rule of the account is stopped, by a person's kill
+    # switch or by a streak of impact.com refusals; a person clears it.
+    rules_stopped_at = models.DateTimeField(null=True, blank=True)
+    rules_stopped_why = models.CharField(max_length=300, blank=True)
+    # impact.com refusals of rule decisions in a row; a success sets it back to 0.
+    rule_refusals = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["sid"]
@@ -372,7 +378,19 @@ class Decision(models.Model):
     sent = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # A person, or (when empty) the rule below, at the version it had when it decided.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    rule = models.ForeignKey(
+        "Rule", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    rule_version = models.PositiveIntegerField(null=True, blank=True)
+    # A person's decision that confirmed what a rule suggested (that rule, at that version).
+    suggested_by = models.ForeignKey(
+        "Rule", null=True, blank=True, on_delete=models.PROTECT, related_name="suggestions"
+    )
+    suggested_version = models.PositiveIntegerField(null=True, blank=True)
     # Who held the request when the decider confirmed acting on it anyway.
     overrode_holder = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -401,14 +419,33 @@ class Decision(models.Model):
                 condition=Q(status__in=["queued", "sending", "unconfirmed", "sent"]),
                 name="one_live_decision_per_request",
             ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=False) | Q(rule__isnull=False),
+                name="decision_has_a_decider",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "send_after"], name="decision_due"),
+            # A rule's decisions, newest first (its page; its quota counts).
+            models.Index(fields=["rule", "created_at"], name="decision_rule"),
             models.Index(fields=["status", "next_check_at"], name="decision_unsettled"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.request.impact_id} ({self.status})"
+
+    @property
+    def decider(self) -> str:
+        """Who decided, as pages and the audit name them: a username, or the rule and its
+        version (select_related "rule" where a page shows many)."""
+        if self.rule_id is not None:
+            return rule_actor(self.rule.name, self.rule_version or self.rule.version)
+        return self.decided_by.get_username() if self.decided_by_id else ""
+
+
+def rule_actor(name: str, version: int) -> str:
+    """How the audit trail and the pages name a rule that acted: `rule “name” v3`."""
+    return f"rule “{name}” v{version}"[:150]
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -683,3 +720,133 @@ class TrackingValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.impact_id}: {self.value}"
+
+
+class Rule(models.Model):
+    """An admin's standing decision for one account's requests (rules.py applies them): its
+    conditions, and what it does to a NEW request they all hold for. The account's rules are
+    tried in `position` order and the first that matches wins. Every edit is a new `version`
+    and leaves the rule off until someone enables it again after reading its dry run."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        REJECT = "reject", "Reject"
+
+    class Mode(models.TextChoices):
+        DECIDE = "decide", "Decide by itself"
+        SUGGEST = "suggest", "Only suggest (a reviewer confirms)"
+
+    class Deal(models.TextChoices):
+        EITHER = "", "With or without a deal"
+        NONE = "none", "No deal"
+        ANY = "any", "Any deal"
+        GIVEN = "given", "This deal"
+
+    class CodeSource(models.TextChoices):
+        REQUESTED = "requested", "The code the partner asked for"
+        DEAL_DEFAULT = "deal_default", "The deal's default code"
+
+    class Period(models.TextChoices):
+        DAY = "day", "day"
+        WEEK = "week", "week"
+        MONTH = "month", "30 days"
+
+    PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
+
+    account_sid = models.CharField(max_length=64)
+    name = models.CharField(max_length=80)
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    enabled = models.BooleanField(default=False)
+    # Conditions: an empty one holds for every request.
+    request_type = models.CharField(
+        "request type", max_length=32, choices=RequestType.choices, blank=True
+    )
+    campaign_ids = models.JSONField("campaigns", default=list, blank=True)
+    partner_ids = models.JSONField("partners", default=list, blank=True)
+    partner_group = models.CharField(
+        "partner group",
+        max_length=120,
+        blank=True,
+        help_text="A group the request's deal is restricted to (impact.com names these).",
+    )
+    deal = models.CharField(max_length=8, choices=Deal.choices, blank=True)
+    deal_id = models.BigIntegerField("deal id", null=True, blank=True)
+    deal_state = models.CharField("deal state", max_length=16, blank=True)
+    deal_type = models.CharField("deal type", max_length=32, blank=True)
+    min_number = models.PositiveIntegerField("at least this many requested", null=True, blank=True)
+    max_number = models.PositiveIntegerField("at most this many requested", null=True, blank=True)
+    code_pattern = models.CharField(
+        "requested code matches",
+        max_length=255,
+        blank=True,
+        help_text="A regular expression the whole requested code must match (case-sensitive).",
+    )
+    quota = models.PositiveIntegerField(
+        "at most this many approvals", null=True, blank=True, help_text="Per partner per campaign."
+    )
+    quota_period = models.CharField(max_length=8, choices=Period.choices, default=Period.MONTH)
+    # What it does.
+    action = models.CharField(max_length=8, choices=Action.choices)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.SUGGEST)
+    code_source = models.CharField(
+        "code to approve", max_length=16, choices=CodeSource.choices, blank=True
+    )
+    credit_policy = models.CharField("credit policy", max_length=16, blank=True)
+    match_mode = models.CharField("match mode", max_length=2, blank=True)
+    url_id = models.BigIntegerField("branded URL id", null=True, blank=True)
+    phone_number_id = models.BigIntegerField("assigned phone number id", null=True, blank=True)
+    reason = models.CharField("rejection reason", max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["account_sid", "name"], name="rule_unique_name"),
+        ]
+        indexes = [models.Index(fields=["account_sid", "position"], name="rule_order")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def actor(self) -> str:
+        return rule_actor(self.name, self.version)
+
+    @property
+    def acts(self) -> bool:
+        return self.mode == self.Mode.DECIDE
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that makes this version what it is: what its audit events record."""
+        return {name: getattr(self, name) for name in self.DEFINITION}
+
+    DEFINITION = (
+        "name",
+        "version",
+        "request_type",
+        "campaign_ids",
+        "partner_ids",
+        "partner_group",
+        "deal",
+        "deal_id",
+        "deal_state",
+        "deal_type",
+        "min_number",
+        "max_number",
+        "code_pattern",
+        "quota",
+        "quota_period",
+        "action",
+        "mode",
+        "code_source",
+        "credit_policy",
+        "match_mode",
+        "url_id",
+        "phone_number_id",
+        "reason",
+    )

@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from requests_app.models import AuditEvent, Decision, TrackingValueRequest
+from requests_app.models import AuditEvent, Decision, Rule, TrackingValueRequest
 
 CSV_COLUMNS = [
     ("id", "Event"),
@@ -88,9 +88,13 @@ class ReviewerStats:
 
 
 def reviewer_stats(account_sid: str, *, since: datetime) -> list[ReviewerStats]:
-    """Decisions sent per reviewer since a date, with the median time from placed to decided."""
+    """Decisions people sent since a date, per reviewer, with the median time from placed to
+    decided (rules' decisions are counted apart: rule_stats)."""
     sent = Decision.objects.filter(
-        request__account_sid=account_sid, status=Decision.Status.SENT, finished_at__gte=since
+        request__account_sid=account_sid,
+        status=Decision.Status.SENT,
+        finished_at__gte=since,
+        rule__isnull=True,
     )
     counts = (
         sent.values("decided_by__username")
@@ -116,6 +120,55 @@ def reviewer_stats(account_sid: str, *, since: datetime) -> list[ReviewerStats]:
             else None,
         )
         for row in counts
+    ]
+
+
+@dataclass(frozen=True)
+class RuleStats:
+    rule_id: int
+    name: str
+    approved: int
+    rejected: int
+    accepted_suggestions: int
+
+    @property
+    def total(self) -> int:
+        return self.approved + self.rejected
+
+
+def rule_stats(account_sid: str, *, since: datetime) -> list[RuleStats]:
+    """Per rule since a date: the decisions it sent itself, and how many of its suggestions a
+    person confirmed (those count as the person's decisions too)."""
+    sent = Decision.objects.filter(
+        request__account_sid=account_sid, status=Decision.Status.SENT, finished_at__gte=since
+    )
+    own = {
+        row["rule"]: row
+        for row in sent.filter(rule__isnull=False)
+        .values("rule")
+        .annotate(
+            approved=Count("pk", filter=Q(action=Decision.Action.APPROVE)),
+            rejected=Count("pk", filter=Q(action=Decision.Action.REJECT)),
+        )
+        .order_by()
+    }
+    accepted = dict(
+        sent.filter(suggested_by__isnull=False)
+        .values("suggested_by")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("suggested_by", "n")
+    )
+    named = Rule.objects.filter(pk__in={*own, *accepted}).order_by("position", "pk")
+    return [
+        RuleStats(
+            rule.pk,
+            rule.name,
+            own.get(rule.pk, {}).get("approved", 0),
+            own.get(rule.pk, {}).get("rejected", 0),
+            accepted.get(rule.pk, 0),
+        )
+        for rule in named
     ]
 
 

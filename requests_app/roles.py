@@ -26,6 +26,7 @@ _VIEW = [
     "requests_app.view_auditevent",
     "requests_app.view_decision",
     "requests_app.view_account",
+    "requests_app.view_rule",
 ]
 _REVIEW = [
     "requests_app.decide_request",
@@ -39,6 +40,9 @@ _ADMIN = [
     "requests_app.change_account",
     "requests_app.add_rejectionreason",
     "requests_app.change_rejectionreason",
+    "requests_app.add_rule",
+    "requests_app.change_rule",
+    "requests_app.delete_rule",
     "requests_app.delete_savedview",  # anyone's; owners delete their own without it
     "requests_app.view_signinfailure",
     "auth.view_user",

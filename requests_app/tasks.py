@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from requests_app import sync, tracking_values
+from requests_app import rules, sync, tracking_values
 
 
 @task()
@@ -14,7 +14,14 @@ def run_sync_task(run_id: int) -> dict[str, int | str] | None:
     if run is None:
         return None
     tracking_values.after_sync(run)
-    return {"status": run.status, "created": run.created, "updated": run.updated, "gone": run.gone}
+    acted = rules.after_sync(run)
+    return {
+        "status": run.status,
+        "created": run.created,
+        "updated": run.updated,
+        "gone": run.gone,
+        "rule_decisions": acted.total if acted else 0,
+    }
 
 
 @task()

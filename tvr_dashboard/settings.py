@@ -298,3 +298,30 @@ TVR_SWEEP_SECONDS = envfloat("TVR_SWEEP_SECONDS", 10.0, minimum=0.1)
 # Each sweep also starts every account's sync that is due; false leaves syncing to a cron line
 # (`sync_requests --all`) and to the lists' own refreshes.
 TVR_SCHEDULED_SYNCS = envbool("TVR_SCHEDULED_SYNCS", True)
+# Rules (rules.py) stop deciding for the hour once less than this share of impact.com's hourly
+# budget is left (the rest is kept for people), and stop for good, until an admin resumes
+# them, after this many impact.com refusals of their decisions in a row.
+TVR_RULES_BUDGET_FLOOR = envfloat("TVR_RULES_BUDGET_FLOOR", 0.3, maximum=1.0)
+TVR_RULES_REFUSAL_STREAK = envint("TVR_RULES_REFUSAL_STREAK", 3, minimum=1)
+# The address people open the dashboard at, for links in emails.
+TVR_SITE_URL = env("TVR_SITE_URL", "http://127.0.0.1:8000")
+
+# Email (admins are told when their rules pause): Django's mailers. The default prints each
+# message to the server's output; a deployment points TVR_EMAIL_BACKEND at SMTP and its server.
+EMAIL_BACKEND_PATH = env("TVR_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": EMAIL_BACKEND_PATH,
+        "OPTIONS": {
+            "host": env("TVR_EMAIL_HOST", "localhost"),
+            "port": envint("TVR_EMAIL_PORT", 25),
+            "username": env("TVR_EMAIL_USER"),
+            "password": env("TVR_EMAIL_PASSWORD"),
+            "use_tls": envbool("TVR_EMAIL_TLS", False),
+            "timeout": 10,
+        }
+        if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend")
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = env("TVR_EMAIL_FROM", "TVR Dashboard <tvr@localhost>")

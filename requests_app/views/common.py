@@ -163,6 +163,8 @@ PERMISSION_WORDS = {
     "claim_request": "claim, release or assign requests",
     "comment_request": "comment on requests",
     "change_rejectionreason": "edit the rejection reasons",
+    "change_rule": "write, enable or stop rules",
+    "view_rule": "read the rules",
     "export_audit": "export the audit trail",
     "run_sync": "start a sync with impact.com",
     "view_auditevent": "read the audit trail",

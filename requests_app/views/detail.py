@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from requests_app import deals, decisions, impact, patterns, queues, roles, triage
+from requests_app import deals, decisions, impact, patterns, queues, roles, rules, triage
 from requests_app.forms import (
     CREDIT_POLICY_HELP,
     MATCH_MODE_HELP,
@@ -39,6 +39,7 @@ from requests_app.models import (
     Comment,
     Decision,
     Preference,
+    Rule,
     State,
     TrackingValueRequest,
 )
@@ -181,6 +182,44 @@ def notice_of(request: HttpRequest, tvr: TrackingValueRequest) -> Decision | Non
     )
 
 
+def _accept_form(tvr: TrackingValueRequest, suggestion: rules.Suggestion) -> Any:
+    """The approve or reject form filled in as the rule suggests, to send as hidden fields: the
+    reviewer's one key goes through the same checks as the visible forms."""
+    rule = suggestion.rule
+    signed = {"suggested_by": f"{rule.pk}:{rule.version}"}
+    if suggestion.action == Rule.Action.REJECT:
+        return RejectForm(
+            initial={"reason_text": suggestion.reason, **signed},
+            labels=[],
+            auto_id="id_accept_%s",
+        )
+    approval = suggestion.approval
+    values = {
+        "promo_code": approval.promo_code,
+        "credit_policy": approval.credit_policy,
+        "match_mode": approval.match_mode,
+        "url_id": approval.url_id,
+        "assigned_phone_number_id": approval.assigned_phone_number_id,
+        "deal_id": approval.deal_id,
+        "deal_name": approval.deal_name,
+    }
+    form = approval_form(tvr)
+    form.auto_id = "id_accept_%s"  # beside the approve form, whose ids the keys and tester use
+    form.initial = {name: values[name] for name in form.fields if name in values} | signed
+    return form
+
+
+def suggested_rule(tvr: TrackingValueRequest, form: Any) -> tuple[Rule, int] | None:
+    """The rule (and version) whose suggestion the reviewer confirmed, if it is this
+    account's."""
+    raw = form.cleaned_data.get("suggested_by") or ""
+    if not raw:
+        return None
+    rule_id, version = (int(part) for part in raw.split(":"))
+    rule = Rule.objects.filter(account_sid=tvr.account_sid, pk=rule_id).first()
+    return (rule, version) if rule is not None else None
+
+
 def detail_context(
     request: HttpRequest, tvr: TrackingValueRequest, **overrides: Any
 ) -> dict[str, Any]:
@@ -215,6 +254,11 @@ def detail_context(
         else []
     )
     team = roles.team_choices(getattr(tvr, "account_now", None))
+    suggestion = suggestion_form = None
+    if tvr.is_open and can_decide and not overrides.get("held_by"):
+        suggestion = rules.suggestion_for(tvr, rules.cached_enabled(current_account(request)))
+        if suggestion is not None:
+            suggestion_form = _accept_form(tvr, suggestion)
     assign_form = overrides.pop("assign_form", None) or AssignForm()
     assign_form.offer(team["reviewers"])
     decision = getattr(tvr, "live_decision", None)
@@ -245,6 +289,8 @@ def detail_context(
         "timeline": timeline(tvr),
         "others": others,
         "can_decide": can_decide,
+        "suggestion": suggestion,
+        "suggestion_form": suggestion_form,
         "can_claim": can(request, "requests_app.claim_request"),
         "can_comment": can(request, "requests_app.comment_request"),
         **overrides,
@@ -328,7 +374,12 @@ def _decide(
     try:
         if action == "approve":
             decision = decisions.approve(
-                request=tvr, user=request.user, approval=form.approval(), note=note, confirm=confirm
+                request=tvr,
+                user=request.user,
+                approval=form.approval(),
+                note=note,
+                confirm=confirm,
+                suggested=suggested_rule(tvr, form),
             )
         else:
             decision = decisions.reject(
@@ -337,6 +388,7 @@ def _decide(
                 reason=form.reason_value(),
                 note=note,
                 confirm=confirm,
+                suggested=suggested_rule(tvr, form),
             )
     except queues.HeldByOther as held:
         return after_decision(

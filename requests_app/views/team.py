@@ -1,4 +1,4 @@
-"""The team page: decisions per reviewer, time to decide, open requests by age."""
+"""The team page: decisions per reviewer and per rule, time to decide, open requests by age."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def team(request: HttpRequest) -> HttpResponse:
     days = 30
     since = timezone.now() - timedelta(days=days)
     stats = reports.reviewer_stats(sid, since=since)
+    by_rules = reports.rule_stats(sid, since=since)
     ages = reports.open_by_age(sid)
     context = {
         "days": days,
@@ -29,6 +30,9 @@ def team(request: HttpRequest) -> HttpResponse:
         "ages": ages,
         "age_bars": reports.bars(ages),
         "median_hours": reports.median_decision_hours(sid, since=since),
+        "rule_stats": by_rules,
+        "people_total": sum(s.total for s in stats),
+        "rules_total": sum(r.total for r in by_rules),
         "members": Grant.objects.filter(account__sid=sid).select_related("user"),
         "grant_form": (
             GrantForm(auto_id="id_grant_%s")

@@ -97,6 +97,13 @@
     return true;
   }
 
+  function acceptSuggestion() {
+    var button = document.querySelector("button[data-accept-suggestion]");
+    if (!button) { return false; }
+    button.click();
+    return true;
+  }
+
   function undo() {
     var button = document.querySelector("button[data-undo]");
     if (!button) { return false; }
@@ -127,7 +134,7 @@
         return true;
       }
     },
-    detail: { a: approve, r: reject, c: claim, u: undo }
+    detail: { a: approve, r: reject, c: claim, u: undo, y: acceptSuggestion }
   };
 
   document.addEventListener("keydown", function (event) {
@@ -175,6 +182,24 @@
     // The top bar's Account: choosing one opens it (the Open button does without JavaScript).
     var form = event.target.closest("form[data-autosubmit]");
     if (form) { form.requestSubmit(); }
+  });
+
+  // The rule form shows only the fields its request type and action use (all without JS).
+  function ruleFields() {
+    var form = document.querySelector("form[data-rule-form]");
+    if (!form) { return; }
+    var type = (form.querySelector("[name=request_type]") || {}).value || "";
+    var action = (form.querySelector("[name=action]:checked") || {}).value || "";
+    form.querySelectorAll("[data-for-type]").forEach(function (part) {
+      part.hidden = type !== "" && part.getAttribute("data-for-type") !== type;
+    });
+    form.querySelectorAll("[data-for-action]").forEach(function (part) {
+      part.hidden = action !== "" && part.getAttribute("data-for-action") !== action;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", ruleFields);
+  document.addEventListener("change", function (event) {
+    if (event.target.closest("form[data-rule-form]")) { ruleFields(); }
   });
 
   // Arriving from the list with a, c or r: do the same here.

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app import accounts, impact, sync, tracking_values
+from requests_app import accounts, impact, rules, sync, tracking_values
 from requests_app.models import SyncRun
 
 
@@ -79,3 +79,8 @@ class Command(BaseCommand):
             )
         if not quiet:
             self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))
+        acted = rules.after_sync(run)
+        if acted is not None and not quiet and (acted.total or acted.stopped):
+            made = ", ".join(f"{count} {outcome}" for outcome, count in acted.decided.items())
+            stopped = f" Rules stopped: {acted.stopped}." if acted.stopped else ""
+            self.stdout.write(f"Rules decided {acted.total} requests ({made or 'none'}).{stopped}")

@@ -72,8 +72,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "account_choices": SimpleLazyObject(lambda: account_choices(request, user)),
         # Why every rule of the account is stopped, if it is (told to everyone on every page).
         "rules_stopped_why": SimpleLazyObject(
-            lambda: current_account(request).rules_stopped_why
-            if current_account(request).rules_stopped_at
-            else ""
+            lambda: (
+                current_account(request).rules_stopped_why
+                if current_account(request).rules_stopped_at
+                else ""
+            )
         ),
     }

@@ -281,7 +281,8 @@ def test_a_streak_of_refusals_pauses_every_rule_and_tells_the_admins(fake, sid, 
 def test_a_success_ends_the_refusal_streak(fake, sid, settings):
     settings.TVR_RULES_REFUSAL_STREAK = 2
     enable(make_rule(sid))
-    first, second, third = (put(fake, sid, **code(f"S{n}")) for n in range(3))
+    for n in range(3):
+        put(fake, sid, **code(f"S{n}"))
     calls = iter([impact.Rejected("no", status=400), None, impact.Rejected("no", status=400)])
     original = fake._decide
 

@@ -528,6 +528,15 @@ class DryRun:
     def now_acts(self) -> int:
         return self.now["approve"] + self.now["reject"]
 
+    # Counters answer 0 for any name, `items` included: pages read these lists instead.
+    @property
+    def left_to_people(self) -> list[tuple[str, int]]:
+        return self.now_left.most_common()
+
+    @property
+    def states(self) -> list[tuple[str, int]]:
+        return self.matched_by_state.most_common()
+
 
 def dry_run(rule: Rule, *, now: datetime | None = None) -> DryRun:
     """The rule over every cached request of its account, as if each were new when placed:

@@ -129,6 +129,7 @@ def url_arguments(tvr) -> dict:
         "decision_id": 1,
         "view_id": 1,
         "reason_id": 1,
+        "rule_id": 1,
         "kind": "url",
     }
 

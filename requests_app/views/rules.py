@@ -64,7 +64,13 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @permission_required("change_rule")
 def rule_new(request: HttpRequest) -> HttpResponse:
-    rule = Rule(account_sid=account_sid(request), action=Rule.Action.APPROVE)
+    rule = Rule(
+        account_sid=account_sid(request),
+        action=Rule.Action.APPROVE,
+        code_source=Rule.CodeSource.REQUESTED,
+        credit_policy="INVOLVED",
+        match_mode="LI",
+    )
     form = _form(request, rule)
     if request.method == "POST" and form.is_valid():
         rules.save(form.save(commit=False), by=request.user)

@@ -196,6 +196,11 @@
     form.querySelectorAll("[data-for-action]").forEach(function (part) {
       part.hidden = action !== "" && part.getAttribute("data-for-action") !== action;
     });
+    form.querySelectorAll("[data-when]").forEach(function (part) {
+      var wanted = part.getAttribute("data-when").split("=");
+      var field = form.querySelector("[name=" + wanted[0] + "]");
+      part.hidden = !!field && field.value !== wanted[1];
+    });
   }
   document.addEventListener("DOMContentLoaded", ruleFields);
   document.addEventListener("change", function (event) {

@@ -27,7 +27,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from requests_app import impact, paging, roles, sync
-from requests_app.models import Account, AuditEvent, SyncRun, TrackingValueRequest
+from requests_app.models import Account, AuditEvent, Rule, SyncRun, TrackingValueRequest
 from requests_app.sandbox.seed import Seeder
 
 SIZES = (10_000, 100_000)
@@ -186,6 +186,8 @@ def cases(sid: str) -> list[tuple[str, str, str | None]]:
             admin(p=everything.count() // 200),
         ),
         ("detail", f"/r/{sample.impact_id}/", None),
+        ("rule dry run, one partner", f"/rules/{_rule(sid, 'one partner', [partner]).pk}/", None),
+        ("rule dry run, every code", f"/rules/{_rule(sid, 'every promo code', []).pk}/", None),
         ("audit", "/audit/", f"{ADMIN_AUDIT}?account_sid={quote(sid)}"),
         (
             "audit, filtered",
@@ -194,6 +196,25 @@ def cases(sid: str) -> list[tuple[str, str, str | None]]:
         ),
     ]
     return found
+
+
+def _rule(sid: str, name: str, partners: list[int]) -> Rule:
+    """An approving rule for promo codes (of these partners, or everyone's): its page reads
+    the account's whole history and plans over every open request it matches."""
+    rule, _ = Rule.objects.get_or_create(
+        account_sid=sid,
+        name=f"Bench: {name}",
+        defaults={
+            "request_type": TYPE,
+            "partner_ids": partners,
+            "action": Rule.Action.APPROVE,
+            "mode": Rule.Mode.DECIDE,
+            "code_source": Rule.CodeSource.REQUESTED,
+            "credit_policy": "INVOLVED",
+            "match_mode": "LI",
+        },
+    )
+    return rule
 
 
 def _queries(client: Client, url: str, headers: dict[str, Any]) -> tuple[int, int, str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MinValueValidator
 from django.db.models import QuerySet
 from django.db.models.functions import Upper
 from django.urls import reverse
@@ -717,8 +718,8 @@ class RuleForm(forms.ModelForm):
             "mode": forms.RadioSelect,
             "code_source": forms.RadioSelect,
             "code_pattern": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-            "url_id": forms.TextInput(attrs={"inputmode": "numeric"}),
-            "phone_number_id": forms.TextInput(attrs={"inputmode": "numeric"}),
+            "url_id": pickers.TrackingValuePicker("url"),
+            "phone_number_id": pickers.TrackingValuePicker("phone"),
         }
         labels = {"request_type": "Request type", "deal": "Deal"}
 
@@ -738,8 +739,8 @@ class RuleForm(forms.ModelForm):
         for name in ("min_number", "max_number", "quota"):
             self.fields[name].widget.attrs.update(inputmode="numeric", min="0")
         for name in ("url_id", "phone_number_id"):
-            self.fields[name].min_value = 1
-            self.fields[name].max_value = ID_MAX
+            self.fields[name].validators.append(MinValueValidator(1))
+        pickers.offer(self, self.instance.account_sid)
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

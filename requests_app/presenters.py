@@ -157,6 +157,13 @@ ACTION_WORDS = {
     "sign_in": "signed in",
     "sign_out": "signed out",
     "sign_in_failed": "failed to sign in",
+    "rule_saved": "saved a rule",
+    "rule_enabled": "enabled a rule",
+    "rule_disabled": "turned a rule off",
+    "rule_moved": "moved a rule",
+    "rule_deleted": "deleted a rule",
+    "rules_stopped": "stopped every rule",
+    "rules_resumed": "resumed the rules",
 }
 
 # What became of a queued decision, said on its "queued" row (its status now).

@@ -23,10 +23,12 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
@@ -240,30 +242,28 @@ def code_to_approve(rule: Rule, facts: Facts) -> str:
 
 
 class Quotas:
-    """Approvals per partner per campaign in a rule's period, counted once per pair from the
-    cache (impact.com's approvals and live approve decisions made here), plus the ones a plan
-    has counted so far."""
+    """Approvals per partner per campaign in a period: counted once per pair and period from
+    the cache (impact.com's approvals and live approve decisions made here), plus the
+    approvals a plan has made so far (each counts in every period)."""
 
     def __init__(self, account_sid: str, now: datetime) -> None:
         self.account_sid = account_sid
         self.now = now
-        self.counted: dict[tuple[int, int | None, int | None], int] = {}
+        self.counted: dict[tuple[int | None, int | None, int], int] = {}
+        self.planned: Counter = Counter()
 
     def room(self, rule: Rule, facts: Facts) -> bool:
         if rule.quota is None or rule.action != Rule.Action.APPROVE:
             return True
-        key = (rule.pk or 0, facts.media_partner_id, facts.campaign_id)
-        if key not in self.counted:
-            since = self.now - timedelta(days=Rule.PERIOD_DAYS[rule.quota_period])
-            self.counted[key] = approvals_since(
-                self.account_sid, facts.media_partner_id, facts.campaign_id, since
-            )
-        return self.counted[key] < rule.quota
+        days = Rule.PERIOD_DAYS[rule.quota_period]
+        pair = (facts.media_partner_id, facts.campaign_id)
+        if (*pair, days) not in self.counted:
+            since = self.now - timedelta(days=days)
+            self.counted[(*pair, days)] = approvals_since(self.account_sid, *pair, since)
+        return self.counted[(*pair, days)] + self.planned[pair] < rule.quota
 
-    def take(self, rule: Rule, facts: Facts) -> None:
-        key = (rule.pk or 0, facts.media_partner_id, facts.campaign_id)
-        if key in self.counted:
-            self.counted[key] += 1
+    def take(self, facts: Facts) -> None:
+        self.planned[(facts.media_partner_id, facts.campaign_id)] += 1
 
 
 def approvals_since(
@@ -366,15 +366,11 @@ def plan(
     if not rules:
         return found
     matchers = [Matcher(rule) for rule in rules]
-    any_rule = Q()
-    for matcher in matchers:
-        any_rule |= matcher.q()
-    rows = (
-        TrackingValueRequest.objects.open()
-        .for_account(account_sid)
-        .filter(any_rule)
-        .order_by("date_placed", "pk")
-    )
+    rows = TrackingValueRequest.objects.open().for_account(account_sid)
+    rows = rows.order_by("date_placed", "pk")
+    conditions = [matcher.q() for matcher in matchers]
+    if all(conditions):  # a rule without SQL conditions looks at every open request
+        rows = rows.filter(reduce(operator.or_, conditions))
     if limit_to is not None:
         rows = rows.filter(pk__in=limit_to)
     quotas = Quotas(account_sid, now)
@@ -387,7 +383,7 @@ def plan(
             if matcher.holds(each) and quotas.room(rule, each):
                 step = _step(rule, each, blocked.get(each.pk, ""), holders, now)
                 if step.outcome == "approve":
-                    quotas.take(rule, each)
+                    quotas.take(each)
                 found.steps.append(step)
                 break
     return found
@@ -739,7 +735,6 @@ def stop(account_sid: str, *, by: Any = None, why: str = "") -> bool:
                 action="rules_stopped",
                 outcome=AuditEvent.Outcome.INFO,
                 actor=by,
-                actor_name="" if by else "rules",
                 account_sid=account_sid,
                 response_message=why,
             )

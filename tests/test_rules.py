@@ -478,3 +478,28 @@ def test_a_failed_sync_runs_no_rules(fake, sid):
 
     assert rules.after_sync(run) is None
     assert sends(fake) == []
+
+
+def test_a_rule_without_conditions_still_sees_requests_another_rule_does_not(fake, sid):
+    phones = make_rule(sid, name="Phones", action="reject", request_type="PHONE_NUMBER_TRACKING")
+    everything = make_rule(sid, name="Everything else", action="reject", request_type="")
+    promo = put(fake, sid)
+
+    steps = rules.plan(sid, [phones, everything]).steps
+
+    assert [(s.facts.impact_id, s.rule.name) for s in steps] == [
+        (promo.impact_id, "Everything else")
+    ]
+
+
+def test_two_quota_rules_share_one_count_of_a_partners_approvals(fake, sid):
+    first = enable(make_rule(sid, name="Campaign A, one a week", quota=1, quota_period="week"))
+    second = enable(make_rule(sid, name="Then one more a month", quota=2, quota_period="month"))
+    rows = [put(fake, sid, **code(f"Q{n}")) for n in range(4)]
+
+    planned = rules.plan(sid, [first, second])
+    rules.run(sid)
+
+    assert [s.rule.name for s in planned.steps] == [first.name, second.name]
+    made = Decision.objects.filter(request__in=rows, rule__isnull=False)
+    assert made.count() == 2

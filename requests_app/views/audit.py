@@ -41,6 +41,13 @@ AUDIT_ACTIONS = (
     "sign_in",
     "sign_in_failed",
     "sign_out",
+    "rule_saved",
+    "rule_enabled",
+    "rule_disabled",
+    "rule_moved",
+    "rule_deleted",
+    "rules_stopped",
+    "rules_resumed",
 )
 
 

@@ -159,9 +159,8 @@ class DecisionForm(forms.Form):
     )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
     # "<rule id>:<version>" when the reviewer confirms what a rule suggested.
-    suggested_by = forms.RegexField(
-        regex=r"^\d{1,12}:\d{1,9}$", required=False, widget=forms.HiddenInput
-    )
+    # Never an error: a value that names no rule of the account is recorded as no suggestion.
+    suggested_by = forms.CharField(required=False, strip=True, widget=forms.HiddenInput)
 
 
 class ApprovalForm(DecisionForm):

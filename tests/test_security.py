@@ -48,6 +48,8 @@ EXAMPLE_VALUES = {
     "IMPACT_ACCOUNT_SID": "IRexample0000000000000000000001",
     "IMPACT_AUTH_TOKEN": "an-example-token",
     "TVR_ENCRYPTION_KEYS": "bWFkZS11cC1mZXJuZXQta2V5LWZvci10aGUtdGVzdCE=",  # 32 bytes, base64
+    "TVR_SITE_URL": "https://tvr.example.com",
+    "TVR_EMAIL_HOST": "smtp.example.com",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -209,13 +210,16 @@ def _accept_form(tvr: TrackingValueRequest, suggestion: rules.Suggestion) -> Any
     return form
 
 
+SUGGESTED_BY = re.compile(r"(\d{1,12}):(\d{1,9})")
+
+
 def suggested_rule(tvr: TrackingValueRequest, form: Any) -> tuple[Rule, int] | None:
     """The rule (and version) whose suggestion the reviewer confirmed, if it is this
     account's."""
-    raw = form.cleaned_data.get("suggested_by") or ""
-    if not raw:
+    signed = SUGGESTED_BY.fullmatch(form.cleaned_data.get("suggested_by", "")[:40])
+    if signed is None:
         return None
-    rule_id, version = (int(part) for part in raw.split(":"))
+    rule_id, version = int(signed[1]), int(signed[2])
     rule = Rule.objects.filter(account_sid=tvr.account_sid, pk=rule_id).first()
     return (rule, version) if rule is not None else None
 

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Upper
 from django.urls import get_script_prefix, reverse
@@ -104,6 +104,7 @@ class Facts:
     default_code: str = ""
     groups: tuple[str, ...] = ()
     deal_end: datetime | None = None
+    blocked: str = ""  # why a rule may not decide it now (with_blocks), if it was asked
 
     @property
     def decided(self) -> bool:
@@ -114,17 +115,21 @@ class Facts:
         return self.state in APPROVED_STATES
 
 
-FROM_PAYLOAD = {"default_code", "groups", "deal_end"}
+FROM_PAYLOAD = {"default_code", "groups", "deal_end", "blocked"}
 COLUMNS = tuple(name for name in Facts.__dataclass_fields__ if name not in FROM_PAYLOAD)
 
 
-def facts_of(rows: QuerySet[TrackingValueRequest]) -> Iterator[Facts]:
-    """The rows' facts, read in one pass with only the columns and payload keys they need."""
+def facts_of(rows: QuerySet[TrackingValueRequest], *, blocks: bool = False) -> Iterator[Facts]:
+    """The rows' facts, read in one pass with only the columns and payload keys they need;
+    with `blocks`, why a rule may not decide each (see with_blocks)."""
+    fields = [*COLUMNS, "default_code", "groups_json", "deal_end_text"]
+    if blocks:
+        rows, fields = with_blocks(rows), [*fields, "blocked"]
     values = rows.annotate(
         default_code=KT("payload__DealDefaultPromoCode"),
         groups_json=KT("payload__DealRestrictedMediaPartnerGroups"),
         deal_end_text=KT("payload__DealEndDate"),
-    ).values(*COLUMNS, "default_code", "groups_json", "deal_end_text")
+    ).values(*fields)
     for row in values.iterator(chunk_size=2000):
         groups = _groups(row.pop("groups_json"))
         deal_end = _date(row.pop("deal_end_text"))
@@ -342,9 +347,6 @@ class Step:
 class Plan:
     steps: list[Step] = field(default_factory=list)
 
-    def of(self, rule: Rule) -> list[Step]:
-        return [step for step in self.steps if step.rule.pk == rule.pk]
-
 
 def enabled_rules(account_sid: str) -> list[Rule]:
     return list(Rule.objects.filter(account_sid=account_sid, enabled=True))
@@ -356,9 +358,7 @@ def with_candidate(rules: Iterable[Rule], candidate: Rule) -> list[Rule]:
     return sorted([*others, candidate], key=lambda rule: (rule.position, rule.pk or 0))
 
 
-def plan(
-    account_sid: str, rules: list[Rule], *, now: datetime | None = None, limit_to: Any = None
-) -> Plan:
+def plan(account_sid: str, rules: list[Rule], *, now: datetime | None = None) -> Plan:
     """For each open request of the account (oldest placed first) that some rule matches:
     the first such rule, and what it does. The dry run shows this; `run` carries it out."""
     now = now or timezone.now()
@@ -371,17 +371,14 @@ def plan(
     conditions = [matcher.q() for matcher in matchers]
     if all(conditions):  # a rule without SQL conditions looks at every open request
         rows = rows.filter(reduce(operator.or_, conditions))
-    if limit_to is not None:
-        rows = rows.filter(pk__in=limit_to)
     quotas = Quotas(account_sid, now)
-    facts = list(facts_of(rows))
-    blocked = _blocked(account_sid, [f.pk for f in facts])
+    facts = list(facts_of(rows, blocks=True))
     holders = _code_holders(account_sid, facts) if _approves_codes(rules) else {}
     for each in facts:
         for matcher in matchers:
             rule = matcher.rule
             if matcher.holds(each) and quotas.room(rule, each):
-                step = _step(rule, each, blocked.get(each.pk, ""), holders, now)
+                step = _step(rule, each, holders, now)
                 if step.outcome == "approve":
                     quotas.take(each)
                 found.steps.append(step)
@@ -389,31 +386,29 @@ def plan(
     return found
 
 
-def _blocked(account_sid: str, pks: list[int]) -> dict[int, str]:
-    """Why a rule may not decide these requests: held, a live decision, or a rule's refused
-    attempt (a rule does not try again what impact.com refused; a person may)."""
-    if not pks:
-        return {}
+def with_blocks(rows: QuerySet[TrackingValueRequest]) -> QuerySet[TrackingValueRequest]:
+    """The rows with why a rule may not decide each (`blocked`, read by facts_of): held, a
+    live decision, or a rule's attempt impact.com refused (a rule does not try it again; a
+    person may). In the same query as the rows."""
     live = Decision.objects.filter(request=OuterRef("pk"), status__in=Decision.LIVE)
     tried = Decision.objects.filter(
         request=OuterRef("pk"), status=Decision.Status.FAILED, rule__isnull=False
     )
-    rows = (
-        TrackingValueRequest.objects.filter(pk__in=pks)
-        .filter(Q(assigned_to__isnull=False) | Exists(live) | Exists(tried))
-        .annotate(has_live=Exists(live), was_tried=Exists(tried))
-        .values_list("pk", "assigned_to", "has_live", "was_tried")
+    return rows.annotate(
+        blocked=Case(
+            When(Exists(live), then=Value(LIVE)),
+            When(assigned_to__isnull=False, then=Value(HELD)),
+            When(Exists(tried), then=Value(TRIED)),
+            default=Value(""),
+            output_field=CharField(),
+        )
     )
-    return {
-        pk: LIVE if has_live else HELD if holder is not None else TRIED
-        for pk, holder, has_live, was_tried in rows
-    }
 
 
-def _step(rule: Rule, facts: Facts, blocked: str, holders: dict[str, set], now: datetime) -> Step:
+def _step(rule: Rule, facts: Facts, holders: dict[str, set], now: datetime) -> Step:
     outcome = rule.action if rule.acts else "suggest"
-    if blocked and rule.acts:
-        return Step(facts, rule, left=blocked)
+    if facts.blocked and rule.acts:
+        return Step(facts, rule, left=facts.blocked)
     approval = None
     if rule.action == Rule.Action.APPROVE:
         approval = approval_for(rule, facts, now=now)

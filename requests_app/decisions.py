@@ -190,6 +190,9 @@ def send_queued(decision_id: int) -> Decision | None:
     if decision.status == Decision.Status.QUEUED and wait > 0:
         # A backend that cannot defer ran us early: the delay is short, so wait it out.
         time.sleep(min(wait, 60))
+    if decision.rule_id is not None and not _rule_still_acts(decision):
+        take_back(decision, why="Its rule was stopped, turned off or changed before it was sent.")
+        return None
     if not Decision.objects.filter(
         pk=decision_id, status=Decision.Status.QUEUED, send_after__lte=timezone.now()
     ).update(status=Decision.Status.SENDING, lease_until=_lease_end()):
@@ -368,6 +371,12 @@ def send(decision: Decision, *, approval: impact.Approval | None = None) -> Deci
     if refresh_quietly(request, client, deadline=budget) is None:
         sync.mark_decided(request, DECIDED_STATE[decision.action])
     return decision
+
+
+def _rule_still_acts(decision: Decision) -> bool:
+    from requests_app import rules  # rules decide through this module
+
+    return rules.still_acts(decision)
 
 
 def _tell_rules(decision: Decision, error: impact.ImpactError | None = None) -> None:

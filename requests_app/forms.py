@@ -783,6 +783,12 @@ class RuleForm(forms.ModelForm):
             ):
                 if not data.get(name):
                     self.add_error(name, message)
+            if data.get("match_mode") == "RE" and data.get("code_source") != "deal_default":
+                self.add_error(
+                    "match_mode",
+                    "A partner's requested code is never sent as a regular expression: use "
+                    "Exact, or approve the deal's default code.",
+                )
         elif kind == RequestType.BRANDED_URL_TRACKING and not data.get("url_id"):
             self.add_error("url_id", "Enter the branded URL id to give.")
         elif kind == RequestType.PHONE_NUMBER_TRACKING and not data.get("phone_number_id"):

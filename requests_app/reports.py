@@ -194,6 +194,7 @@ def median_decision_hours(account_sid: str, *, since: datetime) -> float | None:
             status=Decision.Status.SENT,
             finished_at__gte=since,
             request__date_placed__isnull=False,
+            rule__isnull=True,  # people's decisions: a rule's take no reviewer's time
         )
         .annotate(wait=F("finished_at") - F("request__date_placed"))
         .values_list("wait", flat=True)

@@ -68,6 +68,7 @@ DISAGREEMENTS_SHOWN = 500
 HELD = "held by a person"
 LIVE = "already has a decision"
 TRIED = "a rule's attempt was refused before"
+UNDONE = "a rule's decision on it was taken back"
 NO_CODE = "has no code to give"
 CODE_TAKEN = "its code is held by another partner"
 
@@ -217,7 +218,8 @@ class Matcher:
             rule.deal != Rule.Deal.GIVEN or facts.deal_id == rule.deal_id,
             not rule.deal_state or facts.deal_state == rule.deal_state,
             not rule.deal_type or facts.deal_type == rule.deal_type,
-            rule.min_number is None or (facts.number_requested or 0) >= rule.min_number,
+            rule.min_number is None
+            or (facts.number_requested is not None and facts.number_requested >= rule.min_number),
             rule.max_number is None
             or (facts.number_requested is not None and facts.number_requested <= rule.max_number),
             not self.group or self.group in facts.groups,
@@ -373,7 +375,7 @@ def plan(account_sid: str, rules: list[Rule], *, now: datetime | None = None) ->
         rows = rows.filter(reduce(operator.or_, conditions))
     quotas = Quotas(account_sid, now)
     facts = list(facts_of(rows, blocks=True))
-    holders = _code_holders(account_sid, facts) if _approves_codes(rules) else {}
+    holders = _code_holders(account_sid, facts) if _approves_codes(rules) else defaultdict(set)
     for each in facts:
         for matcher in matchers:
             rule = matcher.rule
@@ -381,6 +383,8 @@ def plan(account_sid: str, rules: list[Rule], *, now: datetime | None = None) ->
                 step = _step(rule, each, holders, now)
                 if step.outcome == "approve":
                     quotas.take(each)
+                    if step.approval.promo_code:  # the next partner asking for it is refused
+                        holders[step.approval.promo_code.casefold()].add(each.media_partner_id)
                 found.steps.append(step)
                 break
     return found
@@ -388,17 +392,19 @@ def plan(account_sid: str, rules: list[Rule], *, now: datetime | None = None) ->
 
 def with_blocks(rows: QuerySet[TrackingValueRequest]) -> QuerySet[TrackingValueRequest]:
     """The rows with why a rule may not decide each (`blocked`, read by facts_of): held, a
-    live decision, or a rule's attempt impact.com refused (a rule does not try it again; a
-    person may). In the same query as the rows."""
+    live decision, a rule's attempt impact.com refused, or a rule's decision someone took back
+    (Undo, or the kill switch): a rule does not try those again; a person may. In the same
+    query as the rows."""
     live = Decision.objects.filter(request=OuterRef("pk"), status__in=Decision.LIVE)
-    tried = Decision.objects.filter(
-        request=OuterRef("pk"), status=Decision.Status.FAILED, rule__isnull=False
-    )
+    by_rule = Decision.objects.filter(request=OuterRef("pk"), rule__isnull=False)
+    tried = by_rule.filter(status=Decision.Status.FAILED)
+    undone = by_rule.filter(status=Decision.Status.UNDONE)
     return rows.annotate(
         blocked=Case(
             When(Exists(live), then=Value(LIVE)),
             When(assigned_to__isnull=False, then=Value(HELD)),
             When(Exists(tried), then=Value(TRIED)),
+            When(Exists(undone), then=Value(UNDONE)),
             default=Value(""),
             output_field=CharField(),
         )
@@ -418,7 +424,28 @@ def _step(rule: Rule, facts: Facts, holders: dict[str, set], now: datetime) -> S
             facts.media_partner_id
         }:
             return Step(facts, rule, left=CODE_TAKEN)
+        if approval.match_mode == "RE" and _expression_takes_codes(facts, approval.promo_code):
+            return Step(facts, rule, left=CODE_TAKEN)
     return Step(facts, rule, outcome=outcome, approval=approval)
+
+
+def _expression_takes_codes(facts: Facts, expression: str) -> bool:
+    """Whether an RE code would match, whole, a code another partner holds (in the cache or
+    the account's list of codes), as the approve form checks it; too slow to tell counts as
+    yes."""
+    from requests_app import forms, tracking_values  # forms imports this module's models
+
+    tvr = TrackingValueRequest.objects.get(pk=facts.pk)
+    deadline = patterns.Deadline(forms.TEST_SECONDS)
+    try:
+        return bool(
+            forms.code_taken_elsewhere(tvr, expression, "RE", deadline=deadline)
+            or tracking_values.codes_held_elsewhere(
+                tvr.account_sid, tvr.media_partner_id, expression, "RE", deadline=deadline
+            )
+        )
+    except patterns.TooSlow:
+        return True
 
 
 def _approves_codes(rules: list[Rule]) -> bool:
@@ -471,8 +498,14 @@ def approval_for(rule: Rule, facts: Facts, *, now: datetime) -> impact.Approval 
     common = {"deal_id": deal_id, "deal_name": deal_name}
     if facts.request_type == RequestType.PROMOCODE_TRACKING:
         code = code_to_approve(rule, facts)
-        if not code or any(ch in code for ch in "\r\n\t\x00"):
+        if not code or len(code) > patterns.MAX_PATTERN_LENGTH:
             return None
+        if any(ch in code for ch in "\r\n\t\x00"):
+            return None
+        if rule.match_mode == "RE" and (
+            rule.code_source != Rule.CodeSource.DEAL_DEFAULT or patterns.compile_error(code)
+        ):
+            return None  # a partner's own text is never sent as an expression
         return impact.Approval(
             facts.request_type,
             promo_code=code,
@@ -816,6 +849,15 @@ class Suggestion:
     reason: str
 
 
+def same_values(suggested: impact.Approval | None, sent: impact.Approval) -> bool:
+    """Whether an approval sends what a suggestion said (its deal aside, which a reviewer may
+    drop)."""
+    if suggested is None:
+        return False
+    keys = ("promo_code", "credit_policy", "match_mode", "url_id", "assigned_phone_number_id")
+    return all(getattr(suggested, key) == getattr(sent, key) for key in keys)
+
+
 def suggestion_for(tvr: TrackingValueRequest, rules: list[Rule]) -> Suggestion | None:
     """What the first enabled rule that matches this open request suggests, if that rule only
     suggests (a deciding rule acts at the next sync instead)."""
@@ -841,7 +883,9 @@ def suggestion_for(tvr: TrackingValueRequest, rules: list[Rule]) -> Suggestion |
 
 def cached_enabled(account: Account) -> list[Rule]:
     """The account's enabled rules, in order, cached under its team version (every rule change
-    bumps it), for the request page's suggestion."""
+    bumps it), for the request page's suggestion; none while the account's rules are stopped."""
+    if account.rules_stopped_at is not None:
+        return []
     return account.cached("rules", lambda: enabled_rules(account.sid), follows="team")
 
 
@@ -861,6 +905,8 @@ def save(rule: Rule, *, by: Any) -> Rule:
         rule.changed_by = by
         rule.save()
         _audit_rule(rule, "rule_saved", by, turned_off=was_enabled and not created)
+    if not created:
+        _take_back_queued(rule, by, "The rule was changed before this was sent.")
     Account.team_changed()
     return rule
 
@@ -899,8 +945,29 @@ def disable(rule: Rule, *, by: Any) -> bool:
             rule.refresh_from_db()
             _audit_rule(rule, "rule_disabled", by)
     if turned_off:
+        _take_back_queued(rule, by, "The rule was turned off before this was sent.")
         Account.team_changed()
     return bool(turned_off)
+
+
+def _take_back_queued(rule: Rule, by: Any, why: str) -> int:
+    """Take back the rule's decisions still in their Undo window; how many."""
+    waiting = rule.decisions.filter(status=Decision.Status.QUEUED).select_related("request")
+    return sum(decisions.take_back(decision, by=by, why=why) for decision in waiting)
+
+
+def still_acts(decision: Decision) -> bool:
+    """Whether a rule's queued decision may still be sent: the account's rules are not
+    stopped and the rule is enabled at the version that made it (decisions.send_queued)."""
+    stopped = Account.objects.filter(
+        sid=decision.request.account_sid, rules_stopped_at__isnull=False
+    ).exists()
+    return (
+        not stopped
+        and Rule.objects.filter(
+            pk=decision.rule_id, enabled=True, version=decision.rule_version
+        ).exists()
+    )
 
 
 def move(rule: Rule, *, by: Any, up: bool) -> None:
@@ -920,10 +987,10 @@ def move(rule: Rule, *, by: Any, up: bool) -> None:
 
 
 def delete(rule: Rule, *, by: Any) -> bool:
-    """Delete a rule that never decided anything; one that did stays, turned off, so its
-    decisions keep naming it."""
+    """Delete a rule that never decided anything nor had a suggestion confirmed; one that did
+    stays, turned off, so those decisions keep naming it."""
     with transaction.atomic():
-        if rule.decisions.exists():
+        if rule.decisions.exists() or rule.suggestions.exists():
             return False
         _audit_rule(rule, "rule_deleted", by)
         rule.delete()

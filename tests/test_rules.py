@@ -503,3 +503,94 @@ def test_two_quota_rules_share_one_count_of_a_partners_approvals(fake, sid):
     assert [s.rule.name for s in planned.steps] == [first.name, second.name]
     made = Decision.objects.filter(request__in=rows, rule__isnull=False)
     assert made.count() == 2
+
+
+# --- from the review of the first version -------------------------------------------------
+
+
+def test_a_partners_requested_code_is_never_sent_as_a_regular_expression(fake, sid):
+    rule = make_rule(sid, match_mode="RE")  # saved before the form refused this
+    put(fake, sid, **code(".*"))
+
+    assert [s.left for s in rules.plan(sid, [rule]).steps] == [rules.NO_CODE]
+
+
+def test_a_deal_code_expression_matching_another_partners_code_is_left_to_a_person(fake, sid):
+    rule = make_rule(sid, match_mode="RE", code_source=Rule.CodeSource.DEAL_DEFAULT)
+    put(fake, sid, **decided("SUMMER10", MediaPartnerId=str(OTHER_PARTNER)))
+    put(fake, sid, DealId="5", DealName="Summer", DealDefaultPromoCode="SUMMER[0-9]+")
+
+    assert [s.left for s in rules.plan(sid, [rule]).steps] == [rules.CODE_TAKEN]
+
+
+def test_a_rule_decision_someone_took_back_is_not_made_again(fake, sid, alice, settings):
+    settings.TVR_DECISION_DELAY_SECONDS = 30
+    enable(make_rule(sid))
+    row = put(fake, sid)
+    rules.run(sid)
+    assert decisions.undo(decision=Decision.objects.get(request=row), user=alice)
+
+    assert rules.run(sid).total == 0
+    assert rules.plan(sid, rules.enabled_rules(sid)).steps[0].left == rules.UNDONE
+    assert Decision.objects.filter(request=row).count() == 1
+
+
+def test_one_code_asked_for_by_two_partners_is_planned_for_the_first_only(fake, sid):
+    rule = enable(make_rule(sid))
+    first = put(fake, sid, **code("SUMMER"))
+    put(fake, sid, **code("summer"), MediaPartnerId=str(OTHER_PARTNER))
+
+    said = rules.dry_run(rule)
+    done = rules.run(sid)
+
+    assert said.now_acts == done.total == 1
+    assert said.now_left == {rules.CODE_TAKEN: 1}
+    assert Decision.objects.get(rule=rule).request == first
+
+
+def test_turning_a_rule_off_takes_back_its_queued_decisions(fake, sid, admin, settings):
+    settings.TVR_DECISION_DELAY_SECONDS = 30
+    rule = enable(make_rule(sid))
+    row = put(fake, sid)
+    rules.run(sid)
+
+    rules.disable(rule, by=admin)
+
+    decision = Decision.objects.get(request=row)
+    assert decision.status == Decision.Status.UNDONE
+    assert decisions.send_queued(decision.pk) is None
+    assert sends(fake) == []
+
+
+def test_a_queued_rule_decision_is_not_sent_once_its_rule_changed(fake, sid, settings):
+    settings.TVR_DECISION_DELAY_SECONDS = 30
+    rule = enable(make_rule(sid))
+    row = put(fake, sid)
+    rules.run(sid)
+    Rule.objects.filter(pk=rule.pk).update(version=2)  # changed without the take-back
+    decision = Decision.objects.get(request=row)
+    Decision.objects.filter(pk=decision.pk).update(send_after=timezone.now())
+
+    assert decisions.send_queued(decision.pk) is None
+    decision.refresh_from_db()
+    assert decision.status == Decision.Status.UNDONE
+    assert sends(fake) == []
+
+
+def test_at_least_n_requested_never_matches_a_request_without_a_number(fake, sid):
+    needs_one = make_rule(sid, min_number=0)
+    everything = make_rule(sid, name="Everything", action="reject", request_type="")
+    put(fake, sid, NumberRequested="")
+
+    steps = rules.plan(sid, [needs_one, everything]).steps
+
+    assert [s.rule.name for s in steps] == ["Everything"]
+
+
+def test_stopped_rules_suggest_nothing(fake, sid, admin):
+    enable(make_rule(sid, mode=Rule.Mode.SUGGEST))
+    row = put(fake, sid)
+    rules.stop(sid, by=admin)
+
+    account = Account.objects.get(sid=sid)
+    assert rules.suggestion_for(row, rules.cached_enabled(account)) is None

@@ -248,5 +248,65 @@ def test_a_rule_that_decided_cannot_be_deleted(client, admin, fake, sid):
 
     response = client.post(in_account(f"/rules/{rule.pk}/delete/"), follow=True)
 
-    assert "has made decisions" in response.content.decode()
+    assert "made or suggested decisions" in response.content.decode()
     assert Rule.objects.filter(pk=rule.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"suggested_by": "{pk}:99"},  # another version
+        {"promo_code": "OTHER1"},  # other values than suggested
+        {"disable": True},  # a rule that suggests nothing now
+    ],
+)
+def test_only_a_suggestion_that_was_made_is_recorded_as_confirmed(client, alice, fake, sid, change):
+    rule = enable(make_rule(sid, name="Suggest", mode=Rule.Mode.SUGGEST))
+    if change.get("disable"):
+        Rule.objects.filter(pk=rule.pk).update(enabled=False)
+        Account.team_changed()
+    row = put(fake, sid, **code("TRAIL7"))
+    client.force_login(alice)
+    posted = {
+        "promo_code": change.get("promo_code", "TRAIL7"),
+        "credit_policy": "INVOLVED",
+        "match_mode": "LI",
+        "suggested_by": change.get("suggested_by", "{pk}:1").format(pk=rule.pk),
+    }
+
+    client.post(in_account(f"/r/{row.impact_id}/approve/"), posted)
+
+    decision = Decision.objects.get(request=row)
+    assert decision.decided_by == alice and decision.suggested_by is None
+
+
+def test_a_rule_whose_suggestion_was_confirmed_cannot_be_deleted(client, admin, fake, sid):
+    rule = enable(make_rule(sid, mode=Rule.Mode.SUGGEST))
+    row = put(fake, sid, **code("TRAIL7"))
+    client.force_login(admin)
+    client.post(
+        in_account(f"/r/{row.impact_id}/approve/"),
+        {
+            "promo_code": "TRAIL7",
+            "credit_policy": "INVOLVED",
+            "match_mode": "LI",
+            "suggested_by": f"{rule.pk}:1",
+        },
+    )
+    assert Decision.objects.get(request=row).suggested_by == rule
+    rules.disable(rule, by=admin)
+
+    response = client.post(in_account(f"/rules/{rule.pk}/delete/"), follow=True)
+
+    assert response.status_code == 200
+    assert "made or suggested decisions" in response.content.decode()
+    assert Rule.objects.filter(pk=rule.pk).exists()
+
+
+def test_the_form_refuses_a_requested_code_as_a_regular_expression(client, admin, sid):
+    client.force_login(admin)
+
+    response = client.post(in_account("/rules/new/"), rule_form(match_mode="RE"))
+
+    assert response.status_code == 400
+    assert "never sent as a regular expression" in str(response.context["form"].errors)

@@ -213,15 +213,23 @@ def _accept_form(tvr: TrackingValueRequest, suggestion: rules.Suggestion) -> Any
 SUGGESTED_BY = re.compile(r"(\d{1,12}):(\d{1,9})")
 
 
-def suggested_rule(tvr: TrackingValueRequest, form: Any) -> tuple[Rule, int] | None:
-    """The rule (and version) whose suggestion the reviewer confirmed, if it is this
-    account's."""
+def suggested_rule(
+    request: HttpRequest, tvr: TrackingValueRequest, form: Any, action: str
+) -> tuple[Rule, int] | None:
+    """The rule (and version) whose suggestion the reviewer confirmed: only when that rule, at
+    that version, suggests exactly this decision now (the audit never records a suggestion
+    that was not made)."""
     signed = SUGGESTED_BY.fullmatch(form.cleaned_data.get("suggested_by", "")[:40])
     if signed is None:
         return None
-    rule_id, version = int(signed[1]), int(signed[2])
-    rule = Rule.objects.filter(account_sid=tvr.account_sid, pk=rule_id).first()
-    return (rule, version) if rule is not None else None
+    made = rules.suggestion_for(tvr, rules.cached_enabled(current_account(request)))
+    if made is None or (made.rule.pk, made.rule.version) != (int(signed[1]), int(signed[2])):
+        return None
+    if made.action != action:
+        return None
+    if action == "approve" and not rules.same_values(made.approval, form.approval()):
+        return None
+    return made.rule, made.rule.version
 
 
 def detail_context(
@@ -383,7 +391,7 @@ def _decide(
                 approval=form.approval(),
                 note=note,
                 confirm=confirm,
-                suggested=suggested_rule(tvr, form),
+                suggested=suggested_rule(request, tvr, form, action),
             )
         else:
             decision = decisions.reject(
@@ -392,7 +400,7 @@ def _decide(
                 reason=form.reason_value(),
                 note=note,
                 confirm=confirm,
-                suggested=suggested_rule(tvr, form),
+                suggested=suggested_rule(request, tvr, form, action),
             )
     except queues.HeldByOther as held:
         return after_decision(

@@ -183,7 +183,7 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
         return redirect("requests:rules")
     messages.error(
         request,
-        f"“{rule.name}” has made decisions, so it stays (turned off) for them to name it.",
+        f"“{rule.name}” made or suggested decisions, so it stays (turned off) for them to name it.",
     )
     return redirect("requests:rule", rule.pk)
 

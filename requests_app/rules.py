@@ -37,7 +37,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Upper
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -80,7 +79,7 @@ class Stop(decisions.RuleStopped):
 # --- what a rule looks at ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Facts:
     """One cached request as the rules see it: its columns, and from its payload the deal's
     default code and the partner groups the deal is restricted to."""
@@ -106,6 +105,7 @@ class Facts:
     groups: tuple[str, ...] = ()
     deal_end: datetime | None = None
     blocked: str = ""  # why a rule may not decide it now (with_blocks), if it was asked
+    by_rule: bool = False  # a rule decided it (the dry run's history), if it was asked
 
     @property
     def decided(self) -> bool:
@@ -116,26 +116,59 @@ class Facts:
         return self.state in APPROVED_STATES
 
 
-FROM_PAYLOAD = {"default_code", "groups", "deal_end", "blocked"}
+FROM_PAYLOAD = {"default_code", "groups", "deal_end", "blocked", "by_rule"}
 COLUMNS = tuple(name for name in Facts.__dataclass_fields__ if name not in FROM_PAYLOAD)
 
 
-def facts_of(rows: QuerySet[TrackingValueRequest], *, blocks: bool = False) -> Iterator[Facts]:
-    """The rows' facts, read in one pass with only the columns and payload keys they need;
-    with `blocks`, why a rule may not decide each (see with_blocks)."""
-    fields = [*COLUMNS, "default_code", "groups_json", "deal_end_text"]
+# The payload keys Facts can carry, read only when a rule looks at them: reading a key means
+# reading the whole stored payload of every row (most of the dry run's time otherwise).
+PAYLOAD_KEYS = {
+    "default_code": "payload__DealDefaultPromoCode",
+    "groups": "payload__DealRestrictedMediaPartnerGroups",
+    "deal_end": "payload__DealEndDate",
+}
+
+
+def payload_keys(rules: Iterable[Rule], *, approving: bool = True) -> set[str]:
+    """What of the payload these rules look at: the deal's default code, its partner groups,
+    and (when they approve, and `approving`) its end date, not to send an expired deal."""
+    keys = set()
+    for rule in rules:
+        if rule.partner_group:
+            keys.add("groups")
+        if rule.action == Rule.Action.APPROVE and rule.code_source == Rule.CodeSource.DEAL_DEFAULT:
+            keys.add("default_code")
+        if approving and rule.action == Rule.Action.APPROVE:
+            keys.add("deal_end")
+    return keys
+
+
+def facts_of(
+    rows: QuerySet[TrackingValueRequest],
+    *,
+    keys: set[str] = frozenset(PAYLOAD_KEYS),
+    blocks: bool = False,
+    by_rule: bool = False,
+) -> Iterator[Facts]:
+    """The rows' facts, read in one pass with only the columns and the payload `keys` they
+    need; with `blocks`, why a rule may not decide each (see with_blocks); with `by_rule`, the
+    rows' own `by_rule` annotation."""
+    fields = [*COLUMNS, *keys]
     if blocks:
         rows, fields = with_blocks(rows), [*fields, "blocked"]
-    values = rows.annotate(
-        default_code=KT("payload__DealDefaultPromoCode"),
-        groups_json=KT("payload__DealRestrictedMediaPartnerGroups"),
-        deal_end_text=KT("payload__DealEndDate"),
-    ).values(*fields)
-    for row in values.iterator(chunk_size=2000):
-        groups = _groups(row.pop("groups_json"))
-        deal_end = _date(row.pop("deal_end_text"))
-        row["default_code"] = row["default_code"] or ""
-        yield Facts(**row, groups=groups, deal_end=deal_end)
+    if by_rule:
+        fields.append("by_rule")
+    # Only a request with a deal has a deal's keys: the others' payloads are not read.
+    with_deal = {key: Case(When(deal_id__isnull=False, then=KT(PAYLOAD_KEYS[key]))) for key in keys}
+    values = rows.annotate(**with_deal).values(*fields)
+    for row in values.iterator(chunk_size=10_000):
+        if "groups" in row:
+            row["groups"] = _groups(row["groups"])
+        if "deal_end" in row:
+            row["deal_end"] = _date(row["deal_end"])
+        if "default_code" in row:
+            row["default_code"] = row["default_code"] or ""
+        yield Facts(**row)
 
 
 def facts_of_request(tvr: TrackingValueRequest) -> Facts:
@@ -374,8 +407,8 @@ def plan(account_sid: str, rules: list[Rule], *, now: datetime | None = None) ->
     if all(conditions):  # a rule without SQL conditions looks at every open request
         rows = rows.filter(reduce(operator.or_, conditions))
     quotas = Quotas(account_sid, now)
-    facts = list(facts_of(rows, blocks=True))
-    holders = _code_holders(account_sid, facts) if _approves_codes(rules) else defaultdict(set)
+    facts = list(facts_of(rows, keys=payload_keys(rules), blocks=True))
+    holders = _code_holders(account_sid) if _approves_codes(rules) else defaultdict(set)
     for each in facts:
         for matcher in matchers:
             rule = matcher.rule
@@ -456,34 +489,30 @@ def _approves_codes(rules: list[Rule]) -> bool:
     )
 
 
-def _code_holders(account_sid: str, facts: list[Facts]) -> dict[str, set[int | None]]:
-    """Casefolded code -> the partners holding it, for every code these requests could be
-    given: approved in the cache or in the account's own list of promo codes (impact.com
-    refuses a code another partner holds). Read in chunks, upper-cased by the database on
-    both sides as the approve form's check does."""
-    codes = sorted({c for f in facts for c in (f.requested_value, f.default_code) if c})
+def _code_holders(account_sid: str) -> dict[str, set[int | None]]:
+    """Casefolded code -> the partners holding it: approved in the cache or in the account's
+    own list of promo codes (impact.com refuses a code another partner holds). Two queries
+    of two columns each, whatever the number of requests planned."""
     holders: dict[str, set[int | None]] = defaultdict(set)
-    approved = TrackingValueRequest.objects.filter(
-        account_sid=account_sid,
-        request_type=RequestType.PROMOCODE_TRACKING,
-        state__in=APPROVED_STATES,
-    ).alias(code=Upper("approved_value"))
+    approved = (
+        TrackingValueRequest.objects.filter(
+            account_sid=account_sid,
+            request_type=RequestType.PROMOCODE_TRACKING,
+            state__in=APPROVED_STATES,
+        )
+        .exclude(approved_value="")
+        .values_list("approved_value", "media_partner_id")
+    )
     listed = (
         TrackingValue.objects.filter(
             account_sid=account_sid, kind=TrackingValue.Kind.CODE, is_gone=False
         )
         .exclude(state="INACTIVE")
-        .alias(code=Upper("value"))
+        .exclude(value="")
+        .values_list("value", "partner_id")
     )
-    for start in range(0, len(codes), 200):
-        same = Q()
-        for code in codes[start : start + 200]:
-            same |= Q(code=Upper(Value(code)))
-        for value, partner in approved.filter(same).values_list(
-            "approved_value", "media_partner_id"
-        ):
-            holders[value.casefold()].add(partner)
-        for value, partner in listed.filter(same).values_list("value", "partner_id"):
+    for rows in (approved, listed):
+        for value, partner in rows.iterator(chunk_size=10_000):
             holders[value.casefold()].add(partner)
     return holders
 
@@ -576,9 +605,13 @@ def dry_run(rule: Rule, *, now: datetime | None = None) -> DryRun:
         .filter(matcher.q())
         .order_by("-date_placed", "-pk")
     )
-    matched = [facts for facts in facts_of(rows) if matcher.holds(facts)]
+    by_rule = Decision.objects.filter(
+        request=OuterRef("pk"), status=Decision.Status.SENT, rule__isnull=False
+    )
+    rows = rows.annotate(by_rule=Exists(by_rule))
+    keys = payload_keys([rule], approving=False)
+    matched = [f for f in facts_of(rows, keys=keys, by_rule=True) if matcher.holds(f)]
     quota = HistoricQuota(rule, rule.account_sid, matched)
-    by_rules = _decided_by_rules(rule.account_sid, [f.pk for f in matched if f.decided])
     for facts in matched:
         if not quota.room(facts):
             result.over_quota += 1
@@ -587,7 +620,7 @@ def dry_run(rule: Rule, *, now: datetime | None = None) -> DryRun:
         result.matched_by_state[facts.state] += 1
         if len(result.sample) < SAMPLE_SIZE:
             result.sample.append(facts)
-        if facts.decided and facts.pk not in by_rules:
+        if facts.decided and not facts.by_rule:  # only what people decided
             differs = _disagreement(rule, facts)
             if differs:
                 result.disagreements_total += 1
@@ -605,19 +638,6 @@ def dry_run(rule: Rule, *, now: datetime | None = None) -> DryRun:
         else:
             result.now_left[step.left] += 1
     return result
-
-
-def _decided_by_rules(account_sid: str, pks: list[int]) -> set[int]:
-    """Which of these requests a rule decided (not a person's decision to compare with)."""
-    found: set[int] = set()
-    for start in range(0, len(pks), 5000):
-        chunk = pks[start : start + 5000]
-        found |= set(
-            Decision.objects.filter(
-                request__in=chunk, status=Decision.Status.SENT, rule__isnull=False
-            ).values_list("request_id", flat=True)
-        )
-    return found
 
 
 def _disagreement(rule: Rule, facts: Facts) -> Disagreement | None:

@@ -59,6 +59,7 @@ UPDATED = (
     "last_seen_at",
     "fetched_at",
     "is_gone",
+    "sla_due_at",
 )
 COLUMNS = (*KEY, "first_seen_at", *UPDATED)
 # Columns whose values many requests share: converted once per distinct value in a page.

@@ -43,6 +43,7 @@ SORTS = {
     "placed": ("Date placed, oldest first", "date_placed", False),
     "partner": ("Partner A–Z", "media_partner_name", False),
     "campaign": ("Campaign A–Z", "campaign_name", False),
+    "breach": ("Time to breach, soonest first", "sla_due_at", False),
 }
 
 

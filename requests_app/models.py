@@ -193,6 +193,8 @@ class TrackingValueRequest(models.Model):
         related_name="assigned_requests",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The deadline: the earlier of date_needed and the account's target (sla.py stamps it).
+    sla_due_at = models.DateTimeField("deadline", null=True, blank=True)
 
     objects = TrackingValueRequestQuerySet.as_manager()
 
@@ -254,6 +256,10 @@ class TrackingValueRequest(models.Model):
             # every open request by date needed looking for theirs.
             models.Index(
                 fields=["assigned_to", "state", "date_needed", "id"], name="tvr_assignee_needed"
+            ),
+            # A state tab or queue by time to breach, soonest first (the "breach" sort).
+            models.Index(
+                fields=["account_sid", "state", "sla_due_at", "id"], name="tvr_state_breach"
             ),
             # Tab and queue counts read only this index (index-only scans, no table rows).
             models.Index(
@@ -720,6 +726,31 @@ class TrackingValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.impact_id}: {self.value}"
+
+
+class SlaTarget(models.Model):
+    """Decide within `hours` business hours of DatePlaced (sla.py): for one campaign, or with
+    no campaign for every campaign of the account that has none of its own."""
+
+    account_sid = models.CharField(max_length=64)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    hours = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["account_sid", "campaign_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_sid", "campaign_id"], name="sla_target_per_campaign"
+            ),
+            models.UniqueConstraint(
+                fields=["account_sid"],
+                condition=Q(campaign_id__isnull=True),
+                name="sla_target_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours} business hours ({self.campaign_id or 'default'})"
 
 
 class Rule(models.Model):

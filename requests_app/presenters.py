@@ -71,6 +71,8 @@ class RequestRow:
     needed_day: str
     due: str  # "in 3 days": only while the request is open and has a date needed
     due_class: str
+    breach: str  # "5 h left", "breached 2 h ago": only while open and with a deadline
+    breach_class: str  # "breach", "breach is-breached" or "breach is-soon"
     holder: str
     selectable: bool  # open: it can be ticked for a bulk reject
 
@@ -88,10 +90,16 @@ _PENDING = {
 }
 
 
-def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -> RequestRow:
+WARN = timedelta(hours=4)  # TVR_SLA_WARN_HOURS' default
+
+
+def request_row(
+    request: Any, *, now: datetime, zone: tzinfo, soon: timedelta, warn: timedelta = WARN
+) -> RequestRow:
     """What the list shows of one cached request (a row with the list's columns, its holder's
     `assigned_to__username` and its live decision's `live_action`/`live_status`), as seen at
-    `now` in `zone`, "due soon" meaning within `soon`."""
+    `now` in `zone`, "due soon" meaning within `soon`, about to breach its deadline within
+    `warn`."""
     is_open = request.state == State.NEW and not request.is_gone
     placed, needed = request.date_placed, request.date_needed
     mark = ""
@@ -130,13 +138,41 @@ def request_row(request: Any, *, now: datetime, zone: tzinfo, soon: timedelta) -
         due_class={"overdue": "due is-overdue", "due-soon": "due is-soon"}.get(mark, "due"),
         holder=request.assigned_to__username or "",
         selectable=is_open and not pending,
+        **_breach(request.sla_due_at if is_open else None, now, warn),
     )
 
 
+def breach_words(left: timedelta) -> str:
+    """ "3 d 4 h", "5 h 20 m", "12 m": a time to or since a deadline, to the minute."""
+    minutes = int(abs(left).total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} m" if hours else f"{minutes} m"
+
+
+def _breach(due: datetime | None, now: datetime, warn: timedelta) -> dict[str, str]:
+    if due is None:
+        return {"breach": "", "breach_class": "breach"}
+    if due < now:
+        return {
+            "breach": f"breached {breach_words(now - due)} ago",
+            "breach_class": "breach is-breached",
+        }
+    words = f"{breach_words(due - now)} left"
+    return {"breach": words, "breach_class": "breach is-soon" if due - now <= warn else "breach"}
+
+
 def request_rows(
-    requests: Iterable[Any], *, now: datetime, zone: tzinfo, soon: timedelta
+    requests: Iterable[Any],
+    *,
+    now: datetime,
+    zone: tzinfo,
+    soon: timedelta,
+    warn: timedelta = WARN,
 ) -> list[RequestRow]:
-    return [request_row(r, now=now, zone=zone, soon=soon) for r in requests]
+    return [request_row(r, now=now, zone=zone, soon=soon, warn=warn) for r in requests]
 
 
 # What each audit action says, after the person's name: "alice queued an approval".

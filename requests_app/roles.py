@@ -43,6 +43,7 @@ _ADMIN = [
     "requests_app.add_rule",
     "requests_app.change_rule",
     "requests_app.delete_rule",
+    "requests_app.change_slatarget",
     "requests_app.delete_savedview",  # anyone's; owners delete their own without it
     "requests_app.view_signinfailure",
     "auth.view_user",

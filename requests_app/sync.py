@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from requests_app import bulk, impact
+from requests_app import bulk, impact, sla
 from requests_app.models import Account, State, SyncRun, TrackingValueRequest
 
 logger = logging.getLogger(__name__)
@@ -128,6 +128,7 @@ def _row(item: impact.TrackingValueRequest, seen_at: datetime, digest: str) -> d
         "last_seen_at": seen_at,
         "fetched_at": seen_at,
         "is_gone": False,
+        "sla_due_at": item.date_needed,  # sla.stamp sets it from the account's targets
     }
 
 
@@ -201,6 +202,7 @@ def _store(
         rows.append(_row(item, fetched_at, digests[impact_id]) | {"account_sid": account_sid})
         texts.append(item.raw_json or impact.canonical_json(item.raw))
     if rows:
+        sla.stamp(account_sid, rows)
         with transaction.atomic():
             bulk.upsert(rows, payload_text=texts)
             Account.changed(account_sid, rows=True)

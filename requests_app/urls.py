@@ -10,6 +10,7 @@ from requests_app.views import (
     reasons,
     rules,
     saved_views,
+    targets,
     team,
     tracking_values,
 )
@@ -46,6 +47,7 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("team/", team.team, name="team"),
+    path("deadlines/", targets.targets, name="targets"),
     path("team/grant/", accounts.grant, name="grant"),
     path("switch-account/", accounts.switch_account, name="switch_account"),
     path("all-accounts/", accounts.all_accounts, name="all_accounts"),

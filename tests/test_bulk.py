@@ -51,6 +51,7 @@ def every_column(impact_id: str) -> dict:
         "last_seen_at": placed,
         "fetched_at": placed,
         "is_gone": True,
+        "sla_due_at": placed + timedelta(hours=5),
     }
 
 

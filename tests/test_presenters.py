@@ -28,6 +28,7 @@ def cached(**overrides):
         "is_gone": False,
         "date_placed": NOW - timedelta(days=2),
         "date_needed": NOW + timedelta(days=5),
+        "sla_due_at": NOW + timedelta(days=5),
         "assigned_to__username": None,
         "live_action": None,
         "live_status": None,
@@ -150,3 +151,22 @@ def test_an_audit_row_of_the_system_with_a_long_answer_is_cut():
 def test_an_audit_row_says_its_action_in_words_and_a_queued_ones_fate(action, status, words, final):
     shown = audit_row(event(action=action), zone=UTC, final_status=status)
     assert (shown.action, shown.final) == (words, final)
+
+
+@pytest.mark.parametrize(
+    ("due", "words", "css"),
+    [
+        (NOW + timedelta(days=3, hours=4, minutes=5), "3 d 4 h left", "breach"),
+        (NOW + timedelta(hours=3, minutes=20), "3 h 20 m left", "breach is-soon"),
+        (NOW + timedelta(minutes=12), "12 m left", "breach is-soon"),
+        (NOW - timedelta(hours=2, minutes=1), "breached 2 h 1 m ago", "breach is-breached"),
+    ],
+)
+def test_an_open_request_shows_its_time_to_breach(due, words, css):
+    shown = row(sla_due_at=due)
+
+    assert (shown.breach, shown.breach_class) == (words, css)
+
+
+def test_a_decided_request_shows_no_time_to_breach():
+    assert row(state="APPROVED", sla_due_at=NOW - timedelta(days=1)).breach == ""

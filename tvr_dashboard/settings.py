@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from datetime import time
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,33 @@ def envfloat(
     if number < minimum or (maximum is not None and number > maximum):
         raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, not {number}")
     return number
+
+
+def envhours(name: str, default: str) -> tuple[time, time]:
+    """ "09:00-17:00": the opening and closing times of a business day."""
+    raw = env(name, default)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 09:00-17:00, not {raw!r}.") from None
+    if start >= end:
+        raise ImproperlyConfigured(f"{name} must open before it closes, not {raw!r}.")
+    return start, end
+
+
+def envdays(name: str, default: str) -> frozenset[int]:
+    """ "1-5" or "1,2,3": ISO weekdays (Monday is 1)."""
+    raw = env(name, default)
+    days: set[int] = set()
+    try:
+        for part in raw.split(","):
+            low, _, high = part.strip().partition("-")
+            days.update(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 1-5 or 1,2,3, not {raw!r}.") from None
+    if not days or not days <= set(range(1, 8)):
+        raise ImproperlyConfigured(f"{name} names days 1 (Monday) to 7 (Sunday), not {raw!r}.")
+    return frozenset(days)
 
 
 def envlist(name: str, default: str) -> list[str]:
@@ -303,6 +331,12 @@ TVR_SCHEDULED_SYNCS = envbool("TVR_SCHEDULED_SYNCS", True)
 # them, after this many impact.com refusals of their decisions in a row.
 TVR_RULES_BUDGET_FLOOR = envfloat("TVR_RULES_BUDGET_FLOOR", 0.3, maximum=1.0)
 TVR_RULES_REFUSAL_STREAK = envint("TVR_RULES_REFUSAL_STREAK", 3, minimum=1)
+# Service-level targets (sla.py) count business hours: TVR_BUSINESS_HOURS ("09:00-17:00") on
+# TVR_BUSINESS_DAYS (ISO weekdays, "1-5" is Monday to Friday), in TVR_TIME_ZONE. A request is
+# "about to breach" within TVR_SLA_WARN_HOURS of its deadline.
+TVR_BUSINESS_HOURS = envhours("TVR_BUSINESS_HOURS", "09:00-17:00")
+TVR_BUSINESS_DAYS = envdays("TVR_BUSINESS_DAYS", "1-5")
+TVR_SLA_WARN_HOURS = envint("TVR_SLA_WARN_HOURS", 4, minimum=1)
 # The address people open the dashboard at, for links in emails.
 TVR_SITE_URL = env("TVR_SITE_URL", "http://127.0.0.1:8000")
 

@@ -112,7 +112,7 @@ def _span(start: str | None, end: str | None) -> str:
 LIST_COLUMNS = (
     "pk", "impact_id", "media_partner_name", "campaign_name", "request_type",
     "number_requested", "deal_name", "state", "is_gone", "date_placed", "date_needed",
-    "assigned_to__username", "live_action", "live_status",
+    "sla_due_at", "assigned_to__username", "live_action", "live_status",
 )  # fmt: skip
 
 
@@ -185,6 +185,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             now=timezone.now(),
             zone=timezone.get_current_timezone(),
             soon=timedelta(days=settings.TVR_DUE_SOON_DAYS),
+            warn=timedelta(hours=settings.TVR_SLA_WARN_HOURS),
         ),
         "tabs": [(code, label, counts[code], STATE_HELP[code]) for code, label in STATE_TABS],
         "active_state": "all" if everything else form.active_state,

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from requests_app import reports
+from requests_app import reports, sla
 from requests_app.forms import GrantForm
 from requests_app.models import Grant
 
@@ -22,6 +22,8 @@ def team(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=days)
     stats = reports.reviewer_stats(sid, since=since)
     by_rules = reports.rule_stats(sid, since=since)
+    weeks = sla.weekly(sid)
+    reviewers_in_time = sla.by_reviewer(sid, since=since)
     ages = reports.open_by_age(sid)
     context = {
         "days": days,
@@ -31,6 +33,10 @@ def team(request: HttpRequest) -> HttpResponse:
         "age_bars": reports.bars(ages),
         "median_hours": reports.median_decision_hours(sid, since=since),
         "rule_stats": by_rules,
+        "weeks": weeks,
+        "week_bars": reports.bars([(w.label, w.percent) for w in weeks]),
+        "reviewers_in_time": reviewers_in_time,
+        "reviewer_time_bars": reports.bars([(r.label, r.percent) for r in reviewers_in_time]),
         "people_total": sum(s.total for s in stats),
         "rules_total": sum(r.total for r in by_rules),
         "members": Grant.objects.filter(account__sid=sid).select_related("user"),

@@ -6,7 +6,9 @@ command or cron line:
 - a sync whose worker died (its lease lapsed) gives its slot up;
 - a decision whose sender died mid-call becomes unconfirmed, and unconfirmed decisions are
   re-read from impact.com when due (backoff in decisions.CHECK_BACKOFF);
-- a queued decision whose task was lost is sent once due.
+- a queued decision whose task was lost is sent once due;
+- notifications are collected, gathered into messages when due, and sent or retried
+  (notify.py).
 It also starts each account's sync when that account is due (`start_due_syncs`): every
 account on its own schedule, its own lock and its own rate-limit budget.
 """
@@ -19,7 +21,7 @@ import threading
 from django.conf import settings
 from django.db import connections
 
-from requests_app import accounts, decisions, sync
+from requests_app import accounts, decisions, notify, sync
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ def sweep() -> dict[str, int]:
         "decisions_taken_over": decisions.take_over_lapsed(),
         "queued_sent": decisions.send_due(),
         "decisions_settled": decisions.settle_due(),
+        "notifications": notify.collect(),
+        "messages_due": len(notify.dispatch()),
+        "messages_sent": notify.send_due(),
     }
     if any(done.values()):
         logger.info("Sweep: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items()))

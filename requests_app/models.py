@@ -78,6 +78,9 @@ class Account(models.Model):
     rules_stopped_why = models.CharField(max_length=300, blank=True)
     # impact.com refusals of rule decisions in a row; a success sets it back to 0.
     rule_refusals = models.PositiveSmallIntegerField(default=0)
+    # The team's Slack incoming webhook (notify.py), encrypted like the token: a secret URL.
+    slack_webhook_encrypted = models.TextField(blank=True, editable=False)
+    slack_webhook_saved_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["sid"]
@@ -881,3 +884,131 @@ class Rule(models.Model):
         "phone_number_id",
         "reason",
     )
+
+
+class NotificationSettings(models.Model):
+    """What one person is told (notify.py), where, and how often."""
+
+    class Frequency(models.TextChoices):
+        AT_ONCE = "at_once", "At once"
+        HOURLY = "hourly", "An hourly digest"
+        DAILY = "daily", "A daily digest"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="tvr_notification_settings",
+    )
+    new_in_queues = models.BooleanField("new requests in my queues", default=False)
+    about_to_breach = models.BooleanField("requests I hold about to breach", default=False)
+    breaches = models.BooleanField("breaches of requests in my queues", default=False)
+    rule_paused = models.BooleanField("an account's rules paused (admins)", default=False)
+    by_email = models.BooleanField("by email", default=True)
+    by_slack = models.BooleanField("in the team's Slack channel", default=False)
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.HOURLY)
+    # Nothing is sent between these times (TVR_TIME_ZONE); what comes due waits for the end.
+    quiet_from = models.TimeField(null=True, blank=True)
+    quiet_to = models.TimeField(null=True, blank=True)
+    # When this person's last message left (digests are due from it).
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Notifications of user {self.user_id}"
+
+
+class Mute(models.Model):
+    """A request, or a partner of an account, one person hears nothing more about."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    account_sid = models.CharField(max_length=64)
+    request_impact_id = models.CharField(max_length=32, blank=True)
+    partner_id = models.BigIntegerField(null=True, blank=True)
+    partner_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "account_sid", "request_impact_id"],
+                condition=~Q(request_impact_id=""),
+                name="mute_request_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "account_sid", "partner_id"],
+                condition=Q(partner_id__isnull=False),
+                name="mute_partner_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} mutes {self.request_impact_id or self.partner_name}"
+
+
+class Notification(models.Model):
+    """One thing to tell one person on one channel, at most once: `key` names the event
+    (a unique constraint keeps two workers from making it twice). A delivery sends it."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", "New request in your queues"
+        SOON = "soon", "About to breach"
+        BREACH = "breach", "Breached its deadline"
+        PAUSED = "paused", "Rules paused"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    key = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    account_sid = models.CharField(max_length=64)
+    request = models.ForeignKey(
+        TrackingValueRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.CharField(max_length=300, blank=True)  # for an event without a request
+    created_at = models.DateTimeField(default=timezone.now)
+    delivery = models.ForeignKey(
+        "Delivery", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel", "key"], name="notification_once"),
+        ]
+        indexes = [
+            models.Index(fields=["delivery", "user", "channel"], name="notification_waiting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id} by {self.channel}"
+
+
+class Delivery(models.Model):
+    """One message (a notification, or a digest of several) to one person on one channel:
+    sent by the task worker, retried with backoff, given up on with a record."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Given up"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Notification.Channel.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.user_id} ({self.status})"

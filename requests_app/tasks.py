@@ -45,3 +45,12 @@ def settle_decision_task(decision_id: int) -> str | None:
         .first()
     )
     return decisions.settle(decision).status if decision else None
+
+
+@task()
+def send_delivery_task(delivery_id: int) -> str | None:
+    """Send one notification message (the sweep retries what fails, with backoff)."""
+    from requests_app import notify
+
+    delivery = notify.send(delivery_id)
+    return delivery.status if delivery else None

@@ -5,6 +5,7 @@ from requests_app.views import (
     audit,
     detail,
     lists,
+    notifications,
     preferences,
     queue_actions,
     reasons,
@@ -53,5 +54,10 @@ urlpatterns = [
     path("all-accounts/", accounts.all_accounts, name="all_accounts"),
     path("impact-accounts/", accounts.account_list, name="accounts"),
     path("preferences/", preferences.preferences, name="preferences"),
+    path("preferences/notifications/", notifications.save_notifications, name="notifications"),
+    path("mutes/<int:mute_id>/delete/", notifications.unmute, name="unmute"),
+    path("r/<str:impact_id>/mute/", notifications.mute, name="mute"),
+    path("n/<str:token>/", notifications.notification_link, name="notification_link"),
+    path("team/slack/", notifications.slack, name="slack"),
     path("values/<str:kind>/", tracking_values.picker_options, name="tracking_values"),
 ]

@@ -132,6 +132,8 @@ def url_arguments(tvr) -> dict:
         "view_id": 1,
         "reason_id": 1,
         "rule_id": 1,
+        "mute_id": 1,
+        "token": "not-a-token",
         "kind": "url",
     }
 

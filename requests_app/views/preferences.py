@@ -1,13 +1,16 @@
-"""A person's own settings: whether the next request opens by itself after a decision."""
+"""A person's own settings: whether the next request opens by itself after a decision, and
+what they are told (notify.py)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from requests_app.models import Preference
+from requests_app.models import Mute, Preference
 
 from .common import back_to, render
 
@@ -36,10 +39,29 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 else "You now stay on a request after deciding it.",
             )
             return back_to(request, "requests:preferences")
+    return preferences_page(request)
+
+
+def preferences_page(
+    request: HttpRequest, *, notifications: Any = None, status: int = 200
+) -> HttpResponse:
+    """The page: the advance toggle, what the person is told and where, and their mutes."""
+    from requests_app import notify
+
+    from .notifications import NotificationForm
+
     form = PreferenceForm(initial={"auto_advance": Preference.auto_advance_for(request.user)})
-    return render(
+    response = render(
         request,
         TEMPLATE,
-        {"form": form, "next": request.GET.get("next", "")},
+        {
+            "form": form,
+            "next": request.GET.get("next", ""),
+            "notifications": notifications
+            or NotificationForm(instance=notify.settings_for(request.user)),
+            "mutes": Mute.objects.filter(user=request.user).order_by("-created_at"),
+        },
         partial="toggle",
     )
+    response.status_code = status
+    return response

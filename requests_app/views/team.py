@@ -12,7 +12,8 @@ from requests_app import reports, sla
 from requests_app.forms import GrantForm
 from requests_app.models import Grant
 
-from .common import account_sid, can, render
+from .common import account_sid, can, current_account, render
+from .notifications import SlackForm
 
 
 @require_GET
@@ -40,6 +41,8 @@ def team(request: HttpRequest) -> HttpResponse:
         "people_total": sum(s.total for s in stats),
         "rules_total": sum(r.total for r in by_rules),
         "members": Grant.objects.filter(account__sid=sid).select_related("user"),
+        "account": current_account(request),
+        "slack_form": SlackForm(),
         "grant_form": (
             GrantForm(auto_id="id_grant_%s")
             if can(request, "requests_app.change_account")

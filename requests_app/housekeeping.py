@@ -33,10 +33,13 @@ def sweep() -> dict[str, int]:
         "decisions_taken_over": decisions.take_over_lapsed(),
         "queued_sent": decisions.send_due(),
         "decisions_settled": decisions.settle_due(),
-        "notifications": notify.collect(),
-        "messages_due": len(notify.dispatch()),
-        "messages_sent": notify.send_due(),
     }
+    if notify.due_to_collect():
+        done |= {
+            "notifications": notify.collect(),
+            "messages_due": len(notify.dispatch()),
+            "messages_sent": notify.send_due(),
+        }
     if any(done.values()):
         logger.info("Sweep: %s", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in done.items()))
     return done

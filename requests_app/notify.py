@@ -28,6 +28,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -99,6 +100,12 @@ def open_link(token: str) -> tuple[str, str, list[str]]:
 # --- collect ----------------------------------------------------------------------------------
 
 
+def due_to_collect() -> bool:
+    """Whether this sweep collects and sends: once a TVR_NOTIFY_EVERY_SECONDS across the
+    workers sharing the cache (cache.add is atomic), not on every sweep."""
+    return cache.add("tvr:notify:swept", 1, timeout=settings.TVR_NOTIFY_EVERY_SECONDS)
+
+
 def collect(now: datetime | None = None) -> int:
     """Record every event someone asked to hear about and has not been told; how many."""
     now = now or timezone.now()
@@ -158,6 +165,12 @@ def _collect_for(prefs: NotificationSettings, account_sid: str, role: str, now: 
         )
         if on
     ]
+    events = [e for e in events if e[2] is None or not muted(e[2])]
+    known = set(
+        Notification.objects.filter(user=user, key__in=[e[0][:200] for e in events]).values_list(
+            "channel", "key"
+        )
+    )
     rows = [
         Notification(
             user=user,
@@ -169,12 +182,12 @@ def _collect_for(prefs: NotificationSettings, account_sid: str, role: str, now: 
             text=text[:300],
         )
         for key, kind, request, text in events
-        if request is None or not muted(request)
         for channel in channels
+        if (channel, key[:200]) not in known
     ]
-    before = Notification.objects.filter(user=user).count()
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)  # the key makes it once
-    return Notification.objects.filter(user=user).count() - before
+    # Another worker may record the same event meanwhile: the unique key keeps it once.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def _muted(user: Any, account_sid: str):

@@ -328,3 +328,18 @@ def test_only_an_admin_sets_the_slack_webhook_and_only_over_https(client, alice,
     assert notify.webhook_of(sid) == "https://hooks.example.com/T0/B0/s3cret"
     page = client.get(in_account("/team/")).content.decode()
     assert "s3cret" not in page and "A webhook is set" in page
+
+
+def test_the_workers_sweep_sends_notifications_once_a_minute_at_most(alice, make_request, sid):
+    from requests_app import housekeeping
+
+    wants(alice, frequency="at_once")
+    make_request()
+
+    first = housekeeping.sweep()
+    make_request()
+    second = housekeeping.sweep()  # within the minute: not collected yet
+
+    assert (first["notifications"], first["messages_sent"]) == (1, 1)
+    assert "notifications" not in second
+    assert len(mail.outbox) == 1

@@ -337,6 +337,8 @@ TVR_RULES_REFUSAL_STREAK = envint("TVR_RULES_REFUSAL_STREAK", 3, minimum=1)
 TVR_BUSINESS_HOURS = envhours("TVR_BUSINESS_HOURS", "09:00-17:00")
 TVR_BUSINESS_DAYS = envdays("TVR_BUSINESS_DAYS", "1-5")
 TVR_SLA_WARN_HOURS = envint("TVR_SLA_WARN_HOURS", 4, minimum=1)
+# The sweep collects and sends notifications at most this often (across workers).
+TVR_NOTIFY_EVERY_SECONDS = envint("TVR_NOTIFY_EVERY_SECONDS", 60, minimum=1)
 # Links in notifications expire after this many days (signing in is still required).
 TVR_NOTIFY_LINK_DAYS = envint("TVR_NOTIFY_LINK_DAYS", 7, minimum=1)
 # The address people open the dashboard at, for links in emails.

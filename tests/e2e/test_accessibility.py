@@ -76,6 +76,8 @@ def reviewer_pages() -> list[tuple[str, str]]:
         ("team", "/team/"),
         ("saved-views", "/views/"),
         ("preferences", "/preferences/"),
+        ("rules", "/rules/"),
+        ("deadlines", "/deadlines/"),
         ("404", "/r/no-such-request/"),
     ]
 
@@ -126,6 +128,26 @@ def test_the_phone_layout_has_no_axe_violations(sign_in, live_server, setup):
     assert failures == {}
 
 
+def admin_rule():
+    """A suggesting rule on promo codes: its page shows a dry run with rows."""
+    from requests_app import impact
+    from requests_app.models import Rule
+
+    rule, _ = Rule.objects.get_or_create(
+        account_sid=impact.default_account_sid(),
+        name="Suggest the requested code",
+        defaults={
+            "request_type": "PROMOCODE_TRACKING",
+            "action": "approve",
+            "mode": "suggest",
+            "code_source": "requested",
+            "credit_policy": "INVOLVED",
+            "match_mode": "LI",
+        },
+    )
+    return rule
+
+
 def test_admin_pages_the_refusal_and_the_login_have_no_axe_violations(
     sign_in, browser, live_server, setup
 ):
@@ -135,6 +157,11 @@ def test_admin_pages_the_refusal_and_the_login_have_no_axe_violations(
         ("reasons", "/reasons/"),
         ("saved-views-own", "/views/"),
         ("audit-admin", "/audit/"),
+        ("rules-admin", "/rules/"),
+        ("rule-new", "/rules/new/"),
+        ("rule-dry-run", f"/rules/{admin_rule().pk}/"),
+        ("deadlines-admin", "/deadlines/"),
+        ("team-admin", "/team/"),
     ]:
         admin.goto(f"{live_server.url}{path}")
         shot(admin, f"a11y-{name}")

@@ -160,11 +160,17 @@ def syncable_sids() -> list[str]:
 
 
 def rotate_tokens() -> int:
-    """Encrypt every stored token again with the first key in TVR_ENCRYPTION_KEYS."""
+    """Encrypt every stored secret again (tokens, Slack webhooks) with the first key in
+    TVR_ENCRYPTION_KEYS; how many accounts had one."""
     rotated = 0
     with transaction.atomic():
-        for account in Account.objects.select_for_update().exclude(token_encrypted=""):
-            account.token_encrypted = credentials.rotate(account.token_encrypted)
-            account.save(update_fields=["token_encrypted"])
+        stored = Account.objects.select_for_update().exclude(
+            token_encrypted="", slack_webhook_encrypted=""
+        )
+        for account in stored:
+            for field in ("token_encrypted", "slack_webhook_encrypted"):
+                if getattr(account, field):
+                    setattr(account, field, credentials.rotate(getattr(account, field)))
+            account.save(update_fields=["token_encrypted", "slack_webhook_encrypted"])
             rotated += 1
     return rotated

@@ -139,6 +139,18 @@ def differing(
     return found
 
 
+def _set(column: str, table: str, quote: Callable[[str], str]) -> str:
+    """An updated column takes the new value; a decided request keeps the deadline it was
+    decided against (sla.py: targets changed later do not rewrite past attainment)."""
+    if column == "sla_due_at":
+        return (
+            f"{quote(column)} = CASE WHEN excluded.{quote('state')} = 'NEW' "
+            f"OR {quote(table)}.{quote(column)} IS NULL THEN excluded.{quote(column)} "
+            f"ELSE {quote(table)}.{quote(column)} END"
+        )
+    return f"{quote(column)} = excluded.{quote(column)}"
+
+
 def upsert(rows: Iterable[dict[str, Any]], *, payload_text: Sequence[str]) -> None:
     """Insert or update whole rows (each a dict of COLUMNS; the payload given as its JSON text,
     in the same order), never overwriting a row impact.com answered for later."""
@@ -150,7 +162,7 @@ def upsert(rows: Iterable[dict[str, Any]], *, payload_text: Sequence[str]) -> No
     columns = ", ".join(quote(c) for c in COLUMNS)
     on_conflict = (
         f" ON CONFLICT ({', '.join(quote(c) for c in KEY)}) DO UPDATE SET "
-        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in UPDATED)
+        + ", ".join(_set(c, table, quote) for c in UPDATED)
         + f" WHERE {quote(table)}.{quote('fetched_at')} <= excluded.{quote('fetched_at')}"
     )
     with connection.cursor() as cursor:

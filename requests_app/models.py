@@ -907,9 +907,11 @@ class NotificationSettings(models.Model):
     by_email = models.BooleanField("by email", default=True)
     by_slack = models.BooleanField("in the team's Slack channel", default=False)
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.HOURLY)
-    # Nothing is sent between these times (TVR_TIME_ZONE); what comes due waits for the end.
+    # Nothing is sent between these times (in time_zone); what comes due waits for the end.
     quiet_from = models.TimeField(null=True, blank=True)
     quiet_to = models.TimeField(null=True, blank=True)
+    # The zone quiet hours and digest times are in: the person's browser's when they saved.
+    time_zone = models.CharField(max_length=64, blank=True)
     # When this person's last message left (digests are due from it).
     last_sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -977,6 +979,12 @@ class Notification(models.Model):
         ordering = ["created_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["user", "channel", "key"], name="notification_once"),
+            # The team's Slack channel hears of an event once, however many people want it.
+            models.UniqueConstraint(
+                fields=["channel", "key"],
+                condition=Q(channel="slack"),
+                name="notification_once_per_team",
+            ),
         ]
         indexes = [
             models.Index(fields=["delivery", "user", "channel"], name="notification_waiting"),
@@ -995,9 +1003,12 @@ class Delivery(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Given up"
+        DROPPED = "dropped", "Nothing left to send"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=8, choices=Notification.Channel.choices)
+    # A Slack message goes to one account's team (each retried apart); email: blank.
+    account_sid = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)

@@ -21,9 +21,9 @@ goes into Slack escaped as Slack asks (&, <, >).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from django.conf import settings
@@ -56,11 +56,6 @@ RETRY_MINUTES = (1, 5, 15, 60, 180)
 # announce the whole backlog).
 NEW_WINDOW = timedelta(hours=24)
 SENDING_LEASE = timedelta(minutes=2)
-DIGEST_EVERY = {
-    NotificationSettings.Frequency.AT_ONCE: timedelta(0),
-    NotificationSettings.Frequency.HOURLY: timedelta(hours=1),
-    NotificationSettings.Frequency.DAILY: timedelta(days=1),
-}
 
 
 # --- signed links -----------------------------------------------------------------------------
@@ -131,9 +126,12 @@ def _collect_for(prefs: NotificationSettings, account_sid: str, role: str, now: 
     user = prefs.user
     decides = roles.DECIDE in roles.ROLE_PERMISSIONS.get(role, ())
     events: list[tuple[str, str, TrackingValueRequest | None, str]] = []
-    open_rows = TrackingValueRequest.objects.open().for_account(account_sid)
+    open_rows = (
+        TrackingValueRequest.objects.open()
+        .for_account(account_sid)
+        .only("pk", "impact_id", "media_partner_id", "sla_due_at")
+    )
     mine = Q(assigned_to=user) | (Q(assigned_to__isnull=True) if decides else Q(pk__in=[]))
-    muted = _muted(user, account_sid)
     if prefs.new_in_queues:
         fresh = open_rows.filter(mine, first_seen_at__gte=now - NEW_WINDOW)
         events += [(f"new:{r.pk}", Notification.Kind.NEW, r, "") for r in fresh]
@@ -157,19 +155,20 @@ def _collect_for(prefs: NotificationSettings, account_sid: str, role: str, now: 
         if account is not None and account.rules_stopped_at >= now - NEW_WINDOW:
             key = f"paused:{account_sid}:{account.rules_stopped_at:%Y%m%d%H%M%S}"
             events.append((key, Notification.Kind.PAUSED, None, account.rules_stopped_why))
-    channels = [
-        channel
-        for channel, on in (
-            (Notification.Channel.EMAIL, prefs.by_email and user.email),
-            (Notification.Channel.SLACK, prefs.by_slack),
-        )
-        if on
-    ]
+    muted = _muted(user, account_sid)
     events = [e for e in events if e[2] is None or not muted(e[2])]
+    if not events:
+        return 0
+    channels = []
+    if prefs.by_email and user.email:
+        channels.append(Notification.Channel.EMAIL)
+    if prefs.by_slack and _has_webhook(account_sid):
+        channels.append(Notification.Channel.SLACK)
+    keys = [key[:200] for key, *_ in events]
     known = set(
-        Notification.objects.filter(user=user, key__in=[e[0][:200] for e in events]).values_list(
-            "channel", "key"
-        )
+        Notification.objects.filter(
+            Q(user=user) | Q(channel=Notification.Channel.SLACK), key__in=keys
+        ).values_list("channel", "key")
     )
     rows = [
         Notification(
@@ -185,9 +184,14 @@ def _collect_for(prefs: NotificationSettings, account_sid: str, role: str, now: 
         for channel in channels
         if (channel, key[:200]) not in known
     ]
-    # Another worker may record the same event meanwhile: the unique key keeps it once.
+    # Another worker (or, for Slack, a teammate) may record the same event meanwhile: the
+    # unique keys keep it once.
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _has_webhook(account_sid: str) -> bool:
+    return Account.objects.filter(sid=account_sid).exclude(slack_webhook_encrypted="").exists()
 
 
 def _muted(user: Any, account_sid: str):
@@ -204,53 +208,87 @@ def _muted(user: Any, account_sid: str):
 # --- dispatch ---------------------------------------------------------------------------------
 
 
+def zone_of(prefs: NotificationSettings) -> ZoneInfo:
+    try:
+        return ZoneInfo(prefs.time_zone or settings.TIME_ZONE)
+    except (ValueError, ZoneInfoNotFoundError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
 def in_quiet_hours(prefs: NotificationSettings, now: datetime) -> bool:
-    """Whether `now` falls in the person's quiet hours (which may span midnight)."""
+    """Whether `now` falls in the person's quiet hours, in their zone (they may span
+    midnight)."""
     start, end = prefs.quiet_from, prefs.quiet_to
     if start is None or end is None or start == end:
         return False
-    local = timezone.localtime(now).time()
+    local = now.astimezone(zone_of(prefs)).time()
     return start <= local < end if start < end else local >= start or local < end
 
 
+# A daily digest goes at this time of the person's day (or when their quiet hours end).
+DAILY_AT = time(8, 0)
+
+
 def is_due(prefs: NotificationSettings, now: datetime) -> bool:
+    """At once: now. Hourly: once the hour the last message went in has passed. Daily: once
+    a day, from DAILY_AT in the person's zone. Never in quiet hours."""
     if in_quiet_hours(prefs, now):
         return False
     last = prefs.last_sent_at
-    return last is None or now - last >= DIGEST_EVERY[prefs.frequency]
+    if last is None or prefs.frequency == NotificationSettings.Frequency.AT_ONCE:
+        return True
+    local = now.astimezone(zone_of(prefs))
+    if prefs.frequency == NotificationSettings.Frequency.HOURLY:
+        since = local.replace(minute=0, second=0, microsecond=0)
+    else:
+        since = datetime.combine(local.date(), DAILY_AT, tzinfo=local.tzinfo)
+        if local < since:
+            return False
+    return last < since
 
 
 def dispatch(now: datetime | None = None) -> list[Delivery]:
-    """One delivery per person and channel whose waiting notifications are due."""
+    """One delivery per person and channel (and, for Slack, account) whose waiting
+    notifications are due."""
     now = now or timezone.now()
     made = []
     waiting = Notification.objects.filter(delivery__isnull=True)
-    people = set(waiting.values_list("user", "channel").distinct())
-    prefs_by_user = {
-        p.user_id: p for p in NotificationSettings.objects.filter(user__in={u for u, _ in people})
+    groups = {
+        (user, channel, sid if channel == Notification.Channel.SLACK else "")
+        for user, channel, sid in waiting.values_list("user", "channel", "account_sid").distinct()
     }
-    for user_id, channel in sorted(people):
+    prefs_by_user = {
+        p.user_id: p
+        for p in NotificationSettings.objects.filter(user__in={u for u, _, _ in groups})
+    }
+    sent_to = set()
+    for user_id, channel, sid in sorted(groups):
         prefs = prefs_by_user.get(user_id)
         if prefs is None or not is_due(prefs, now):
             continue
-        delivery = _claim(user_id, channel, now)
+        delivery = _claim(user_id, channel, sid, now)
         if delivery is not None:
             made.append(delivery)
-            NotificationSettings.objects.filter(pk=user_id).update(last_sent_at=now)
+            sent_to.add(user_id)
+    NotificationSettings.objects.filter(pk__in=sent_to).update(last_sent_at=now)
     for delivery in made:
         _enqueue(delivery)
     return made
 
 
-def _claim(user_id: int, channel: str, now: datetime) -> Delivery | None:
-    """A delivery holding the person's waiting notifications on the channel, or None when
-    another worker took them first."""
+def _claim(user_id: int, channel: str, account_sid: str, now: datetime) -> Delivery | None:
+    """A delivery holding the person's waiting notifications on the channel (for Slack, of
+    one account), or None when another worker took them first."""
     with transaction.atomic():
-        delivery = Delivery.objects.create(user_id=user_id, channel=channel, next_attempt_at=now)
-        taken = Notification.objects.filter(
+        delivery = Delivery.objects.create(
+            user_id=user_id, channel=channel, account_sid=account_sid, next_attempt_at=now
+        )
+        waiting = Notification.objects.filter(
             user_id=user_id, channel=channel, delivery__isnull=True
-        ).update(delivery=delivery)
-        if not taken:
+        )
+        if account_sid:
+            waiting = waiting.filter(account_sid=account_sid)
+        if not waiting.update(delivery=delivery):
             delivery.delete()
             return None
     return delivery
@@ -270,7 +308,9 @@ class SendFailed(Exception):
 
 
 def send(delivery_id: int, now: datetime | None = None) -> Delivery | None:
-    """Send one delivery if it is due and no one else is sending it; record what happened."""
+    """Send one delivery if it is due and no one else is sending it; record what happened.
+    What is no longer worth saying (the request decided or out of the person's queue, the
+    person gone, muted, or no longer asking) is dropped, not sent."""
     now = now or timezone.now()
     ready = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) | Q(
         status=Delivery.Status.SENDING, lease_until__lt=now
@@ -280,21 +320,62 @@ def send(delivery_id: int, now: datetime | None = None) -> Delivery | None:
     ):
         return None
     delivery = Delivery.objects.select_related("user").get(pk=delivery_id)
-    notes = list(delivery.notifications.select_related("request").order_by("created_at", "pk"))
     try:
+        notes = still_worth_saying(delivery)
         if not notes:
-            raise SendFailed("Nothing left to send.")
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.DROPPED, lease_until=None
+            )
+            delivery.refresh_from_db()
+            return delivery
         if delivery.channel == Notification.Channel.EMAIL:
             _send_email(delivery.user, notes)
         else:
-            _send_slack(notes)
+            _send_slack(delivery.account_sid, notes)
     except SendFailed as failure:
         return _failed(delivery, str(failure), now)
+    except Exception as error:  # never stuck in `sending`: retried, then given up, recorded
+        logger.exception("Delivery %s could not be sent", delivery.pk)
+        return _failed(delivery, f"Unexpected error: {type(error).__name__}", now)
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
     )
     delivery.refresh_from_db()
     return delivery
+
+
+def still_worth_saying(delivery: Delivery) -> list[Notification]:
+    """The delivery's notifications that still hold at sending time."""
+    user = delivery.user
+    prefs = NotificationSettings.objects.filter(user=user).first()
+    if not user.is_active or prefs is None:
+        return []
+    wanted = {
+        Notification.Kind.NEW: prefs.new_in_queues,
+        Notification.Kind.SOON: prefs.about_to_breach,
+        Notification.Kind.BREACH: prefs.breaches,
+        Notification.Kind.PAUSED: prefs.rule_paused,
+    }
+    channel_on = (
+        prefs.by_email if delivery.channel == Notification.Channel.EMAIL else prefs.by_slack
+    )
+    if not channel_on:
+        return []
+    granted = dict(_roles(user))
+    notes = delivery.notifications.select_related("request").order_by("created_at", "pk")
+    mutes = {sid: _muted(user, sid) for sid in granted}
+    kept = []
+    for note in notes:
+        row = note.request
+        if not wanted.get(note.kind) or note.account_sid not in granted:
+            continue
+        if row is not None:
+            if not row.is_open or mutes[note.account_sid](row):
+                continue
+            if row.assigned_to_id not in (None, user.pk):
+                continue  # someone else took it
+        kept.append(note)
+    return kept
 
 
 def _failed(delivery: Delivery, why: str, now: datetime) -> Delivery:
@@ -326,8 +407,9 @@ def _failed(delivery: Delivery, why: str, now: datetime) -> Delivery:
 
 
 def _account_of(delivery: Delivery) -> str:
-    first = delivery.notifications.values_list("account_sid", flat=True).first()
-    return first or ""
+    if delivery.account_sid:
+        return delivery.account_sid
+    return delivery.notifications.values_list("account_sid", flat=True).first() or ""
 
 
 def send_due(now: datetime | None = None) -> int:
@@ -337,28 +419,43 @@ def send_due(now: datetime | None = None) -> int:
         Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         | Q(status=Delivery.Status.SENDING, lease_until__lt=now)
     ).values_list("pk", flat=True)
-    return sum(send(pk, now) is not None for pk in list(due))
+    return sum(send(pk, now) is not None for pk in list(due))  # send never raises
 
 
 # --- the messages -----------------------------------------------------------------------------
 
 
-def lines(notes: Iterable[Notification], *, slack: bool) -> list[str]:
-    """One line per notification: what happened, the request in words, and its link."""
+# A message lists at most this many; the rest are one link to the list.
+MESSAGE_ITEMS = 50
+
+
+def plain(text: str) -> str:
+    """Partner and campaign text on one line: no line breaks or control characters that
+    could make it look like an entry or a link of our own."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def lines(notes: list[Notification], *, slack: bool) -> list[str]:
+    """One line per notification (up to MESSAGE_ITEMS): what happened, the request in words,
+    and its link; then how many more, with a link to the list."""
     escape = slack_escape if slack else str
     found = []
-    for note in notes:
+    for note in notes[:MESSAGE_ITEMS]:
         row = note.request
         if row is not None:
-            what = f"{note.get_kind_display()}: {row.impact_id} · {row.media_partner_name} · "
-            what += row.campaign_name
+            what = f"{note.get_kind_display()}: {row.impact_id} · {plain(row.media_partner_name)}"
+            what += f" · {plain(row.campaign_name)}"
             if row.sla_due_at and note.kind != Notification.Kind.NEW:
                 what += f" (deadline {timezone.localtime(row.sla_due_at):%a %d %b %H:%M})"
             link = signed_link(note.account_sid, "requests:detail", row.impact_id)
         else:
-            what = f"{note.get_kind_display()} ({note.account_sid}): {note.text}"
+            what = f"{note.get_kind_display()} ({note.account_sid}): {plain(note.text)}"
             link = signed_link(note.account_sid, "requests:rules")
         found.append(f"<{link}|{escape(what)}>" if slack else f"- {what}\n  {link}")
+    if len(notes) > MESSAGE_ITEMS:
+        more = f"and {len(notes) - MESSAGE_ITEMS} more"
+        link = signed_link(notes[0].account_sid, "requests:list")
+        found.append(f"<{link}|{more}>" if slack else f"- {more}: {link}")
     return found
 
 
@@ -388,19 +485,17 @@ def _send_email(user: Any, notes: list[Notification]) -> None:
         raise SendFailed(f"The mail server refused: {type(error).__name__}") from None
 
 
-def _send_slack(notes: list[Notification]) -> None:
-    sids = {note.account_sid for note in notes}
-    for sid in sorted(sids):
-        url = webhook_of(sid)
-        if not url:
-            raise SendFailed(f"The team of {sid} has no Slack webhook.")
-        text = "\n".join(lines([n for n in notes if n.account_sid == sid], slack=True))
-        try:
-            answer = requests.post(url, json={"text": text}, timeout=(5, 10), allow_redirects=False)
-        except requests.RequestException as error:
-            raise SendFailed(f"Slack could not be reached: {type(error).__name__}") from None
-        if answer.status_code != 200:
-            raise SendFailed(f"Slack answered {answer.status_code}.")
+def _send_slack(account_sid: str, notes: list[Notification]) -> None:
+    url = webhook_of(account_sid)
+    if not url:
+        raise SendFailed(f"The team of {account_sid} has no Slack webhook.")
+    text = "\n".join(lines(notes, slack=True))
+    try:
+        answer = requests.post(url, json={"text": text}, timeout=(5, 10), allow_redirects=False)
+    except requests.RequestException as error:  # its message would name the secret address
+        raise SendFailed(f"Slack could not be reached: {type(error).__name__}") from None
+    if answer.status_code != 200:
+        raise SendFailed(f"Slack answered {answer.status_code}.")
 
 
 # --- the team's Slack webhook -----------------------------------------------------------------

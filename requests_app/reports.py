@@ -214,12 +214,18 @@ class Bar:
 
 
 def bars(
-    data: Sequence[tuple[str, int | float]], *, width: int = 360, height: int = 140, gap: int = 8
+    data: Sequence[tuple[str, int | float]],
+    *,
+    width: int = 360,
+    height: int = 140,
+    gap: int = 8,
+    peak: float | None = None,
 ) -> list[Bar]:
-    """Geometry for a vertical bar chart drawn server-side as SVG (values scaled to the max)."""
+    """Geometry for a vertical bar chart drawn server-side as SVG (values scaled to `peak`,
+    by default the largest: a share passes 100)."""
     if not data:
         return []
-    peak = max(value for _, value in data) or 1
+    peak = peak or max(value for _, value in data) or 1
     slot = width / len(data)
     return [
         Bar(

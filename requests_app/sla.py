@@ -31,12 +31,15 @@ def _hours() -> tuple[time, time]:
 
 def add_business_hours(start: datetime, hours: int) -> datetime:
     """`start` plus `hours` of business time: only the working hours of working days count,
-    walked day by day in the business time zone (at most a few weeks of days)."""
+    in the business time zone. Whole weeks are skipped at once, then the rest walked day by
+    day (a 2,000-hour target costs a few weeks of days, not a year of them)."""
     zone = ZoneInfo(settings.TIME_ZONE)
     opens, closes = _hours()
+    day_length = datetime.combine(start.date(), closes) - datetime.combine(start.date(), opens)
+    week = day_length * len(settings.TVR_BUSINESS_DAYS)
     left = timedelta(hours=hours)
     moment = start.astimezone(zone)
-    for _ in range(3660):  # ten years of days: a target is at most 2,000 hours
+    for _ in range(3660):
         if moment.isoweekday() in settings.TVR_BUSINESS_DAYS:
             day_open = datetime.combine(moment.date(), opens, tzinfo=zone)
             day_close = datetime.combine(moment.date(), closes, tzinfo=zone)
@@ -46,6 +49,10 @@ def add_business_hours(start: datetime, hours: int) -> datetime:
                     return begin + left
                 left -= day_close - begin
         next_day = moment.date() + timedelta(days=1)
+        whole_weeks = int(left / week) - 1 if week else 0
+        if whole_weeks > 0:  # the same weekday, whole weeks on: each holds `week` of work
+            next_day += timedelta(weeks=whole_weeks)
+            left -= week * whole_weeks
         moment = datetime.combine(next_day, time.min, tzinfo=zone)
     return moment
 
@@ -85,12 +92,13 @@ def stamp(account_sid: str, rows: list[dict[str, Any]]) -> None:
 
 
 def restamp(account_sid: str, *, batch: int = 2000) -> int:
-    """After a change of targets: every live request of the account gets its new deadline.
-    Only rows whose deadline changes are written; returns how many."""
+    """After a change of targets: every open request of the account gets its new deadline
+    (a decided one keeps the deadline it was decided against, so past attainment stays as it
+    was). Only rows whose deadline changes are written; returns how many."""
     targets = Targets.of(account_sid)
     rows = (
-        TrackingValueRequest.objects.for_account(account_sid)
-        .live()
+        TrackingValueRequest.objects.open()
+        .for_account(account_sid)
         .only("pk", "campaign_id", "date_placed", "date_needed", "sla_due_at")
         .order_by("pk")
     )
@@ -116,8 +124,9 @@ def _write(rows: list[TrackingValueRequest]) -> int:
     return len(rows)
 
 
-def set_target(account_sid: str, campaign_id: int | None, hours: int | None, *, by: Any) -> int:
-    """Set (or with hours None, remove) a target, audited, then re-stamp the account."""
+def set_target(account_sid: str, campaign_id: int | None, hours: int | None, *, by: Any) -> None:
+    """Set (or with hours None, remove) a target, audited; the account's open requests are
+    re-stamped on the task worker (restamp_task)."""
     from requests_app import audit
     from requests_app.models import AuditEvent
 
@@ -135,7 +144,9 @@ def set_target(account_sid: str, campaign_id: int | None, hours: int | None, *, 
             account_sid=account_sid,
             detail={"campaign": campaign_id, "hours": hours},
         )
-    return restamp(account_sid)
+        from requests_app.tasks import restamp_task
+
+        transaction.on_commit(lambda: restamp_task.enqueue(account_sid))
 
 
 # --- attainment: decided in time, per week and per reviewer -----------------------------------

@@ -54,3 +54,11 @@ def send_delivery_task(delivery_id: int) -> str | None:
 
     delivery = notify.send(delivery_id)
     return delivery.status if delivery else None
+
+
+@task()
+def restamp_task(account_sid: str) -> int:
+    """Give the account's open requests their deadlines under its new targets."""
+    from requests_app import sla
+
+    return sla.restamp(account_sid)

@@ -321,11 +321,18 @@ def test_only_an_admin_sets_the_slack_webhook_and_only_over_https(client, alice,
     )
     client.force_login(admin)
 
-    client.post(in_account("/team/slack/"), {"webhook": "http://hooks.example.com/x"})
-    assert notify.webhook_of(sid) == ""
-    client.post(in_account("/team/slack/"), {"webhook": "https://hooks.example.com/T0/B0/s3cret"})
+    for refused in (
+        "http://hooks.slack.com/services/T0/B0/x",  # not https
+        "https://10.0.0.1/services/x",  # not Slack: the worker would post inside the network
+        "https://hooks.slack.com.evil.example/x",
+        "javascript:alert(1)",
+        "x" * 600,
+    ):
+        client.post(in_account("/team/slack/"), {"webhook": refused})
+        assert notify.webhook_of(sid) == ""
+    client.post(in_account("/team/slack/"), {"webhook": "https://hooks.slack.com/T0/B0/s3cret"})
 
-    assert notify.webhook_of(sid) == "https://hooks.example.com/T0/B0/s3cret"
+    assert notify.webhook_of(sid) == "https://hooks.slack.com/T0/B0/s3cret"
     page = client.get(in_account("/team/")).content.decode()
     assert "s3cret" not in page and "A webhook is set" in page
 
@@ -343,3 +350,166 @@ def test_the_workers_sweep_sends_notifications_once_a_minute_at_most(alice, make
     assert (first["notifications"], first["messages_sent"]) == (1, 1)
     assert "notifications" not in second
     assert len(mail.outbox) == 1
+
+
+# --- from the review of the first version -------------------------------------------------
+
+
+def test_an_unexpected_error_is_retried_and_given_up_like_a_refusal(
+    bob, make_request, sid, admin, receiver, monkeypatch
+):
+    notify.set_webhook(sid, receiver.url, by=admin)
+    wants(bob, frequency="at_once", by_email=False, by_slack=True)
+    make_request()
+
+    def unreadable(account_sid: str) -> str:
+        raise RuntimeError("the key that encrypted it is gone")
+
+    monkeypatch.setattr(notify, "webhook_of", unreadable)
+    now = timezone.now()
+    delivery = deliver(now)[0]
+    for _ in notify.RETRY_MINUTES:
+        delivery.refresh_from_db()
+        now = delivery.next_attempt_at
+        notify.send_due(now)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.last_error == "Unexpected error: RuntimeError"
+    assert AuditEvent.objects.filter(action="notification_failed").count() == 1
+
+
+def test_slack_hears_of_an_event_once_per_team_and_each_team_is_retried_apart(
+    alice, bob, make_request, sid, admin, receiver
+):
+    from requests_app import roles
+
+    failing = Receiver(status=500)
+    try:
+        Account.objects.create(sid="OTHER1")
+        roles.grant(alice, "OTHER1", roles.REVIEWER)
+        notify.set_webhook(sid, receiver.url, by=admin)
+        notify.set_webhook("OTHER1", failing.url, by=admin)
+        for person in (alice, bob):
+            wants(person, frequency="at_once", by_email=False, by_slack=True)
+        make_request()
+        make_request("OTHER1")
+
+        now = timezone.now()
+        deliver(now)
+        for minutes in notify.RETRY_MINUTES[:3]:
+            now += timedelta(minutes=minutes)
+            notify.send_due(now)
+    finally:
+        failing.close()
+
+    assert len(receiver.posts) == 1  # alice and bob both wanted it: the channel hears it once
+    assert len(failing.posts) == 4  # the first try and three retries, of its own message
+    assert Notification.objects.filter(channel="slack").count() == 2
+
+
+def test_what_is_no_longer_worth_saying_is_dropped_at_sending_time(alice, bob, make_request, sid):
+    from requests_app import sync
+
+    wants(alice)
+    decided = make_request()
+    taken = make_request()
+    kept = make_request()
+    notify.collect()
+    sync.mark_decided(decided, "DECLINED")  # decided before the digest went
+    queues.claim(request=taken, user=bob)
+
+    deliver()
+
+    body = mail.outbox[0].body
+    assert kept.impact_id in body
+    assert decided.impact_id not in body and taken.impact_id not in body
+
+
+def test_a_person_who_lost_access_is_told_nothing(alice, make_request, sid):
+    from requests_app import roles
+
+    wants(alice, frequency="at_once")
+    make_request(MediaPartnerName="Confidential partner")
+    notify.collect()
+    roles.grant(alice, sid, None)
+
+    made = deliver()
+
+    assert mail.outbox == []
+    made[0].refresh_from_db()
+    assert made[0].status == Delivery.Status.DROPPED
+
+
+def test_partner_text_cannot_forge_a_line_or_a_link_in_an_email(alice, make_request, sid):
+    wants(alice, frequency="at_once")
+    make_request(MediaPartnerName="Nice\n  https://evil.example/login\n- Breached: 1")
+
+    deliver()
+
+    body = mail.outbox[0].body
+    assert "\n  https://evil.example" not in body and "\n- Breached" not in body
+    assert "Nice https://evil.example/login - Breached: 1" in body
+
+
+def test_quiet_hours_are_in_the_zone_of_the_browser_that_set_them(client, alice, make_request, sid):
+    client.force_login(alice)
+    client.cookies["tz"] = "America/New_York"
+    client.post(
+        in_account("/preferences/notifications/"),
+        {
+            "new_in_queues": "on",
+            "by_email": "on",
+            "frequency": "at_once",
+            "quiet_from": "22:00",
+            "quiet_to": "07:00",
+        },
+    )
+    make_request()
+    three_am_new_york = datetime(2026, 12, 8, 8, 0, tzinfo=timezone.UTC)
+
+    assert NotificationSettings.objects.get(user=alice).time_zone == "America/New_York"
+    assert deliver(three_am_new_york) == []
+    assert len(deliver(three_am_new_york + timedelta(hours=5))) == 1
+
+
+def test_a_daily_digest_goes_once_a_day_from_eight(alice, make_request, sid, settings):
+    settings.TIME_ZONE = "UTC"
+    prefs = wants(alice, frequency="daily")
+    day = datetime(2026, 12, 8, tzinfo=timezone.UTC)
+    prefs.last_sent_at = day - timedelta(hours=20)  # yesterday 04:00
+    prefs.save()
+    make_request()
+
+    assert deliver(day + timedelta(hours=7, minutes=59)) == []
+    assert len(deliver(day + timedelta(hours=8, minutes=1))) == 1
+    make_request()
+    assert deliver(day + timedelta(hours=9)) == []
+    assert deliver(day + timedelta(hours=23)) == []
+    assert len(deliver(day + timedelta(days=1, hours=8))) == 1
+
+
+def test_a_big_digest_lists_fifty_and_links_the_rest(alice, make_request, sid):
+    wants(alice, frequency="at_once")
+    for _ in range(53):
+        make_request()
+
+    deliver()
+
+    body = mail.outbox[0].body
+    assert body.count("\n- ") + body.startswith("- ") == 51
+    assert "- and 3 more: http" in body
+
+
+def test_the_webhook_never_reaches_the_logs(bob, make_request, sid, admin, receiver, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    notify.set_webhook(sid, receiver.url, by=admin)
+    wants(bob, frequency="at_once", by_email=False, by_slack=True)
+    make_request()
+
+    deliver()
+
+    assert len(receiver.posts) == 1
+    assert "secret" not in caplog.text

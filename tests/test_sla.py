@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from requests_app import sla, sync
+from requests_app import impact, sla, sync
 from requests_app.models import AuditEvent, SlaTarget, TrackingValueRequest
 from tests.conftest import in_account, wire_request
 
@@ -55,21 +55,48 @@ def test_the_sync_stamps_each_request_with_its_deadline(sandbox_sid):
     assert row.sla_due_at == datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
 
 
-def test_changing_a_target_restamps_the_accounts_requests_and_is_audited(
-    make_request, admin, sandbox_sid
+def test_changing_a_target_restamps_the_open_requests_and_is_audited(
+    make_request, admin, sandbox_sid, django_capture_on_commit_callbacks
 ):
     row = make_request(DatePlaced=FRIDAY_4PM.isoformat())
+    decided = make_request(
+        DatePlaced=FRIDAY_4PM.isoformat(), State="APPROVED", DateCompleted=FRIDAY_4PM.isoformat()
+    )
     assert row.sla_due_at == row.date_needed
 
-    changed = sla.set_target(sandbox_sid, None, 1, by=admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        sla.set_target(sandbox_sid, None, 1, by=admin)
 
     row.refresh_from_db()
-    assert changed == 1 and row.sla_due_at == datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    assert row.sla_due_at == datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    # A decided request keeps the deadline it was decided against: past attainment stays.
+    assert TrackingValueRequest.objects.get(pk=decided.pk).sla_due_at == decided.sla_due_at
     event = AuditEvent.objects.get(action="sla_target")
     assert (event.actor_name, event.detail) == ("ada", {"campaign": None, "hours": 1})
-    sla.set_target(sandbox_sid, None, None, by=admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        sla.set_target(sandbox_sid, None, None, by=admin)
     row.refresh_from_db()
     assert row.sla_due_at == row.date_needed
+
+
+def test_a_decided_request_synced_again_keeps_the_deadline_it_was_decided_against(
+    make_request, sandbox_sid
+):
+    row = make_request(DatePlaced=FRIDAY_4PM.isoformat())
+    SlaTarget.objects.create(account_sid=sandbox_sid, hours=1)  # set after it was decided
+    payload = row.payload | {"State": "DECLINED", "DateCompleted": FRIDAY_4PM.isoformat()}
+
+    sync.store(sandbox_sid, [impact.TrackingValueRequest.parse(payload)], fetched_at=timezone.now())
+
+    assert TrackingValueRequest.objects.get(pk=row.pk).sla_due_at == row.sla_due_at
+
+
+def test_a_long_target_skips_whole_weeks_and_lands_where_walking_would():
+    start = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)  # a Monday
+
+    # 2,000 hours of 8-hour, 5-day weeks: 50 weeks, then 0 hours into the next day.
+    assert sla.add_business_hours(start, 2000) == datetime(2027, 2, 15, 10, 30, tzinfo=UTC)
+    assert sla.add_business_hours(start, 41) == datetime(2026, 3, 9, 11, 30, tzinfo=UTC)
 
 
 def test_the_list_shows_time_to_breach_and_sorts_by_it(as_alice, make_request, sandbox_sid):
@@ -86,18 +113,20 @@ def test_the_list_shows_time_to_breach_and_sorts_by_it(as_alice, make_request, s
     assert 'class="breach is-soon">1 h 59 m left' in page or 'is-soon">2 h 0 m left' in page
 
 
-def test_an_admin_sets_a_target_on_the_deadlines_page(client, admin, make_request, sandbox_sid):
-    make_request(DatePlaced=FRIDAY_4PM.isoformat())
+def test_an_admin_sets_a_target_on_the_deadlines_page(
+    client, admin, make_request, sandbox_sid, django_capture_on_commit_callbacks
+):
+    row = make_request(DatePlaced=FRIDAY_4PM.isoformat())
     client.force_login(admin)
 
-    response = client.post(
-        in_account("/deadlines/"), {"campaign": "1000", "hours": "3"}, follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            in_account("/deadlines/"), {"campaign": "1000", "hours": "3"}, follow=True
+        )
 
-    assert (
-        "Target set to 3 business hours; 1 requests have a new deadline."
-        in response.content.decode()
-    )
+    assert "Target set to 3 business hours" in response.content.decode()
+    row.refresh_from_db()
+    assert row.sla_due_at == datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
     assert SlaTarget.objects.get(account_sid=sandbox_sid).campaign_id == 1000
 
 

@@ -250,7 +250,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("TVR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # urllib3 logs each request line at DEBUG: for a Slack webhook the path is the secret.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
 
 # Background work: Django's tasks framework with the database-backed worker (db_worker).
@@ -337,6 +338,8 @@ TVR_RULES_REFUSAL_STREAK = envint("TVR_RULES_REFUSAL_STREAK", 3, minimum=1)
 TVR_BUSINESS_HOURS = envhours("TVR_BUSINESS_HOURS", "09:00-17:00")
 TVR_BUSINESS_DAYS = envdays("TVR_BUSINESS_DAYS", "1-5")
 TVR_SLA_WARN_HOURS = envint("TVR_SLA_WARN_HOURS", 4, minimum=1)
+# The hosts a team's Slack webhook may point at (plain http only to this machine, for tests).
+TVR_SLACK_HOSTS = envlist("TVR_SLACK_HOSTS", "hooks.slack.com")
 # The sweep collects and sends notifications at most this often (across workers).
 TVR_NOTIFY_EVERY_SECONDS = envint("TVR_NOTIFY_EVERY_SECONDS", 60, minimum=1)
 # Links in notifications expire after this many days (signing in is still required).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.validators import URLValidator
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from requests_app import notify
 from requests_app.accounts import LOOPBACK
-from requests_app.middleware import address_in
+from requests_app.middleware import address_in, viewer_zone_name
 from requests_app.models import Mute, NotificationSettings
 
 from .common import account_sid, back_to, get_request_or_404, permission_required, render
@@ -56,7 +57,10 @@ def save_notifications(request: HttpRequest) -> HttpResponse:
         from .preferences import preferences_page
 
         return preferences_page(request, notifications=form, status=400)
-    form.save()
+    prefs = form.save(commit=False)
+    # Quiet hours and digest times are in the zone of the browser that set them.
+    prefs.time_zone = viewer_zone_name(request) or settings.TIME_ZONE
+    prefs.save()
     messages.success(request, "Your notification settings are saved.")
     return redirect("requests:preferences")
 
@@ -124,10 +128,13 @@ class SlackForm(forms.Form):
             URLValidator(schemes=["https", "http"])(url)
         except forms.ValidationError:
             raise forms.ValidationError("Enter the webhook's whole address.") from None
-        if urlsplit(url).scheme == "http" and urlsplit(url).hostname not in LOOPBACK:
-            raise forms.ValidationError(
-                "A webhook address must be https (plain http only to this machine)."
-            )
+        parts = urlsplit(url)
+        local = parts.hostname in LOOPBACK
+        if not local and (
+            parts.scheme != "https" or parts.hostname not in settings.TVR_SLACK_HOSTS
+        ):
+            hosts = ", ".join(settings.TVR_SLACK_HOSTS)
+            raise forms.ValidationError(f"A Slack incoming webhook is an https address on {hosts}.")
         return url
 
 

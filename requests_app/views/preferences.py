@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from requests_app.models import Mute, Preference
@@ -60,6 +61,7 @@ def preferences_page(
             "notifications": notifications
             or NotificationForm(instance=notify.settings_for(request.user)),
             "mutes": Mute.objects.filter(user=request.user).order_by("-created_at"),
+            "zone": timezone.get_current_timezone_name(),
         },
         partial="toggle",
     )

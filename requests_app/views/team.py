@@ -35,9 +35,11 @@ def team(request: HttpRequest) -> HttpResponse:
         "median_hours": reports.median_decision_hours(sid, since=since),
         "rule_stats": by_rules,
         "weeks": weeks,
-        "week_bars": reports.bars([(w.label, w.percent) for w in weeks]),
+        "week_bars": reports.bars([(w.label, w.percent) for w in weeks], peak=100),
         "reviewers_in_time": reviewers_in_time,
-        "reviewer_time_bars": reports.bars([(r.label, r.percent) for r in reviewers_in_time]),
+        "reviewer_time_bars": reports.bars(
+            [(r.label, r.percent) for r in reviewers_in_time], peak=100
+        ),
         "people_total": sum(s.total for s in stats),
         "rules_total": sum(r.total for r in by_rules),
         "members": Grant.objects.filter(account__sid=sid).select_related("user"),

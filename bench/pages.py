@@ -169,6 +169,7 @@ def cases(sid: str) -> list[tuple[str, str, str | None]]:
             )
         )
     found += [
+        ("open, by time to breach", "/?sort=breach", None),
         ("search, common word", "/?state=all&q=trail", admin(q="trail")),
         (
             "search, rare (one id)",

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_target_shows_time_to_breach_in_the_list_and_sorts_it(sign_in, live_server, seeded):
     page = sign_in("ada")
-    page.click("nav.pages >> text=Deadlines")
+    page.click("nav.pages >> text=Team")
+    page.click("text=the account's targets")
     page.select_option("#id_campaign", "")
     page.fill("#id_hours", "16")
     page.click("text=Save target")
@@ -29,7 +30,7 @@ def test_a_target_shows_time_to_breach_in_the_list_and_sorts_it(sign_in, live_se
     page.select_option("#id_sort", "breach")
     page.wait_for_url(re.compile(r"sort=breach"))
     page.wait_for_load_state("networkidle")
-    shown = page.locator("#results tbody .c-breach").all_inner_texts()
+    shown = page.locator("#results tbody .breach").all_inner_texts()
     assert shown and all(text for text in shown)
     assert shown[0].startswith("breached")  # soonest first: the most overdue on top
     expect(page.locator("#results tbody .breach.is-breached").first).to_be_visible()

@@ -689,30 +689,7 @@ class RuleForm(forms.ModelForm):
 
     class Meta:
         model = Rule
-        fields = [
-            "name",
-            "request_type",
-            "campaign_ids",
-            "partner_ids",
-            "partner_group",
-            "deal",
-            "deal_id",
-            "deal_state",
-            "deal_type",
-            "min_number",
-            "max_number",
-            "code_pattern",
-            "quota",
-            "quota_period",
-            "action",
-            "mode",
-            "code_source",
-            "credit_policy",
-            "match_mode",
-            "url_id",
-            "phone_number_id",
-            "reason",
-        ]
+        fields = [name for name in Rule.DEFINITION if name != "version"]
         widgets = {
             "action": forms.RadioSelect,
             "mode": forms.RadioSelect,

@@ -171,15 +171,16 @@ def test_quiet_hours_hold_messages_until_they_end(alice, make_request, sid, sett
     assert len(mail.outbox) == 1
 
 
-def test_an_hourly_digest_waits_an_hour_after_the_last_message(alice, make_request, sid):
+def test_an_hourly_digest_goes_at_most_once_each_clock_hour(alice, make_request, sid, settings):
+    settings.TIME_ZONE = "UTC"
     wants(alice)
     make_request()
-    start = timezone.now()
-    deliver(start)
+    start = timezone.now().replace(minute=5, second=0, microsecond=0) + timedelta(hours=1)
+    deliver(start)  # 5 past the hour
     make_request()
 
-    assert deliver(start + timedelta(minutes=30)) == []
-    assert len(deliver(start + timedelta(minutes=61))) == 1
+    assert deliver(start + timedelta(minutes=30)) == []  # the same hour
+    assert len(deliver(start + timedelta(minutes=56))) == 1  # 1 past the next hour
     assert len(mail.outbox) == 2
 
 
@@ -452,7 +453,10 @@ def test_partner_text_cannot_forge_a_line_or_a_link_in_an_email(alice, make_requ
     assert "Nice https://evil.example/login - Breached: 1" in body
 
 
-def test_quiet_hours_are_in_the_zone_of_the_browser_that_set_them(client, alice, make_request, sid):
+def test_quiet_hours_are_in_the_zone_of_the_browser_that_set_them(
+    client, alice, make_request, sid, monkeypatch
+):
+    monkeypatch.setattr(notify, "NEW_WINDOW", timedelta(days=3650))  # a fixed calendar day
     client.force_login(alice)
     client.cookies["tz"] = "America/New_York"
     client.post(
@@ -473,8 +477,9 @@ def test_quiet_hours_are_in_the_zone_of_the_browser_that_set_them(client, alice,
     assert len(deliver(three_am_new_york + timedelta(hours=5))) == 1
 
 
-def test_a_daily_digest_goes_once_a_day_from_eight(alice, make_request, sid, settings):
+def test_a_daily_digest_goes_once_a_day_from_eight(alice, make_request, sid, settings, monkeypatch):
     settings.TIME_ZONE = "UTC"
+    monkeypatch.setattr(notify, "NEW_WINDOW", timedelta(days=3650))  # a fixed calendar day
     prefs = wants(alice, frequency="daily")
     day = datetime(2026, 12, 8, tzinfo=timezone.UTC)
     prefs.last_sent_at = day - timedelta(hours=20)  # yesterday 04:00

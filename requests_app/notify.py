@@ -25,7 +25,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -35,7 +34,7 @@ from django.db.models import Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
-from requests_app import audit, credentials, roles
+from requests_app import audit, credentials, roles, slack
 from requests_app.models import (
     Account,
     AuditEvent,
@@ -489,13 +488,10 @@ def _send_slack(account_sid: str, notes: list[Notification]) -> None:
     url = webhook_of(account_sid)
     if not url:
         raise SendFailed(f"The team of {account_sid} has no Slack webhook.")
-    text = "\n".join(lines(notes, slack=True))
     try:
-        answer = requests.post(url, json={"text": text}, timeout=(5, 10), allow_redirects=False)
-    except requests.RequestException as error:  # its message would name the secret address
-        raise SendFailed(f"Slack could not be reached: {type(error).__name__}") from None
-    if answer.status_code != 200:
-        raise SendFailed(f"Slack answered {answer.status_code}.")
+        slack.post(url, "\n".join(lines(notes, slack=True)))
+    except slack.NotDelivered as failure:
+        raise SendFailed(str(failure)) from None
 
 
 # --- the team's Slack webhook -----------------------------------------------------------------

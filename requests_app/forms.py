@@ -19,6 +19,7 @@ from requests_app import deals, impact, patterns, pickers, queues, search, track
 from requests_app.models import (
     ACCOUNT_SID,
     Grant,
+    NotificationSettings,
     RequestType,
     Rule,
     State,
@@ -771,3 +772,34 @@ class RuleForm(forms.ModelForm):
             self.add_error("url_id", "Enter the branded URL id to give.")
         elif kind == RequestType.PHONE_NUMBER_TRACKING and not data.get("phone_number_id"):
             self.add_error("phone_number_id", "Enter the phone number id to give.")
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+class NotificationForm(forms.ModelForm):
+    class Meta:
+        model = NotificationSettings
+        fields = [
+            "new_in_queues",
+            "about_to_breach",
+            "breaches",
+            "rule_paused",
+            "by_email",
+            "by_slack",
+            "frequency",
+            "quiet_from",
+            "quiet_to",
+        ]
+        widgets = {
+            "frequency": forms.RadioSelect,
+            "quiet_from": forms.TimeInput(attrs={"type": "time"}),
+            "quiet_to": forms.TimeInput(attrs={"type": "time"}),
+        }
+        labels = {"quiet_from": "Quiet from", "quiet_to": "until"}
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("quiet_from") is None) != (data.get("quiet_to") is None):
+            self.add_error("quiet_to", "Give both times of your quiet hours, or neither.")
+        return data

@@ -39,7 +39,6 @@ from requests_app.models import (
     Account,
     AuditEvent,
     Delivery,
-    Grant,
     Mute,
     Notification,
     NotificationSettings,
@@ -116,9 +115,8 @@ def collect(now: datetime | None = None) -> int:
 
 
 def _roles(user: Any) -> list[tuple[str, str]]:
-    if user.is_superuser:
-        return [(sid, roles.ADMIN) for sid in Account.objects.values_list("sid", flat=True)]
-    return list(Grant.objects.filter(user=user).values_list("account__sid", "role"))
+    """(account, role) of every account the person may open (superusers: all, as admin)."""
+    return [(account.sid, account.role) for account in roles.visible_accounts(user)]
 
 
 def _collect_for(prefs: NotificationSettings, account_sid: str, role: str, now: datetime) -> int:

@@ -16,46 +16,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from requests_app import notify
 from requests_app.accounts import LOOPBACK
+from requests_app.forms import NotificationForm
 from requests_app.middleware import address_in, viewer_zone_name
-from requests_app.models import Mute, NotificationSettings
+from requests_app.models import Mute
 
 from .common import account_sid, back_to, get_request_or_404, permission_required, render
-
-
-class NotificationForm(forms.ModelForm):
-    class Meta:
-        model = NotificationSettings
-        fields = [
-            "new_in_queues",
-            "about_to_breach",
-            "breaches",
-            "rule_paused",
-            "by_email",
-            "by_slack",
-            "frequency",
-            "quiet_from",
-            "quiet_to",
-        ]
-        widgets = {
-            "frequency": forms.RadioSelect,
-            "quiet_from": forms.TimeInput(attrs={"type": "time"}),
-            "quiet_to": forms.TimeInput(attrs={"type": "time"}),
-        }
-        labels = {"quiet_from": "Quiet from", "quiet_to": "until"}
-
-    def clean(self):
-        data = super().clean()
-        if (data.get("quiet_from") is None) != (data.get("quiet_to") is None):
-            self.add_error("quiet_to", "Give both times of your quiet hours, or neither.")
-        return data
+from .preferences import preferences_page
 
 
 @require_POST
 def save_notifications(request: HttpRequest) -> HttpResponse:
     form = NotificationForm(request.POST, instance=notify.settings_for(request.user))
     if not form.is_valid():
-        from .preferences import preferences_page
-
         return preferences_page(request, notifications=form, status=400)
     prefs = form.save(commit=False)
     # Quiet hours and digest times are in the zone of the browser that set them.

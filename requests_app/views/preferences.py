@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from requests_app import notify
+from requests_app.forms import NotificationForm
 from requests_app.models import Mute, Preference
 
 from .common import back_to, render
@@ -47,10 +49,6 @@ def preferences_page(
     request: HttpRequest, *, notifications: Any = None, status: int = 200
 ) -> HttpResponse:
     """The page: the advance toggle, what the person is told and where, and their mutes."""
-    from requests_app import notify
-
-    from .notifications import NotificationForm
-
     form = PreferenceForm(initial={"auto_advance": Preference.auto_advance_for(request.user)})
     response = render(
         request,
